@@ -1,0 +1,1 @@
+"""accounting: models arrive with their issue."""

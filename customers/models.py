@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from oms.models import Channel
+
+
+class Customer(models.Model):
+    """A person or a business that buys. Scoped to the channel that created it,
+    so a channel's API key only ever sees its own customers."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="customers", null=True, blank=True
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+    email = models.EmailField()
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    is_vip = models.BooleanField(default=False)
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "channel", name="customer_unique_email_per_channel"),
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="customer_unique_external_id_per_channel",
+            ),
+        ]
+        indexes = [models.Index(Lower("email"), name="customer_email_lower_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Address(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    name = models.CharField(max_length=200)
+    company = models.CharField(max_length=200, blank=True)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=100, blank=True, help_text="State, province or county code.")
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2.")
+    phone = models.CharField(max_length=40, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    is_default_shipping = models.BooleanField(default=False)
+    is_default_billing = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer", "-is_default_shipping", "id"]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.line1}, {self.city} {self.country}"

@@ -1,0 +1,1 @@
+"""fulfillment: models arrive with their issue."""

@@ -1,0 +1,325 @@
+"""Every write to stock goes through here.
+
+Locking rules (the only way to keep concurrent placements from deadlocking):
+1. Reservation rows before stock-level rows.
+2. Stock-level rows are locked in one SELECT ... ORDER BY id FOR UPDATE.
+3. Reservations that belong to someone else are only ever taken with
+   SKIP LOCKED (expiry), so nobody waits on them while holding levels.
+Each operation then changes all its levels in one UPDATE ... FROM (VALUES)
+and writes its movements in one bulk INSERT, so the query count does not
+grow with the number of lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from oms.errors import InsufficientStock, InvalidInput
+
+from .models import SKU, Reservation, StockLevel, StockMovement
+
+Key = tuple[int, int]  # (sku_id, warehouse_id)
+
+
+@dataclass
+class _Delta:
+    on_hand: int = 0
+    allocated: int = 0
+    reserved: int = 0
+
+
+def _lock_levels(keys: Iterable[Key], *, create_missing: bool = False) -> dict[Key, StockLevel]:
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    if create_missing:
+        StockLevel.objects.bulk_create(
+            [StockLevel(sku_id=s, warehouse_id=w) for s, w in keys],
+            ignore_conflicts=True,
+        )
+    match = Q()
+    for sku_id, warehouse_id in keys:
+        match |= Q(sku_id=sku_id, warehouse_id=warehouse_id)
+    levels = StockLevel.objects.filter(match).order_by("id").select_for_update()
+    return {(lvl.sku_id, lvl.warehouse_id): lvl for lvl in levels}
+
+
+def _apply(
+    levels: Mapping[Key, StockLevel],
+    changes: Iterable[tuple[Key, str, _Delta]],
+    *,
+    reference: str,
+    note: str = "",
+) -> None:
+    """Add the deltas to the (already locked) levels and write one movement each."""
+    totals: dict[Key, _Delta] = defaultdict(_Delta)
+    movements = []
+    for key, kind, delta in changes:
+        if not (delta.on_hand or delta.allocated or delta.reserved):
+            continue
+        total = totals[key]
+        total.on_hand += delta.on_hand
+        total.allocated += delta.allocated
+        total.reserved += delta.reserved
+        movements.append(
+            StockMovement(
+                sku_id=key[0],
+                warehouse_id=key[1],
+                kind=kind,
+                on_hand_delta=delta.on_hand,
+                allocated_delta=delta.allocated,
+                reserved_delta=delta.reserved,
+                reference=reference,
+                note=note,
+            )
+        )
+    if not movements:
+        return
+    rows = [(levels[key].pk, d.on_hand, d.allocated, d.reserved) for key, d in sorted(totals.items())]
+    values = ", ".join(["(%s::bigint, %s::int, %s::int, %s::int)"] * len(rows))
+    params = [value for row in rows for value in row]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE inventory_stocklevel AS s
+                SET on_hand = s.on_hand + v.oh, allocated = s.allocated + v.al,
+                    soft_reserved = s.soft_reserved + v.rs, updated_at = now()
+                FROM (VALUES {values}) AS v(id, oh, al, rs)
+                WHERE s.id = v.id
+                """,  # noqa: S608 - only placeholders are interpolated
+                params,
+            )
+    except IntegrityError as exc:
+        # The CHECK constraints are the last line of defence against oversell.
+        raise InsufficientStock("The stock change would make available stock negative.") from exc
+    StockMovement.objects.bulk_create(movements)
+    for key, d in totals.items():
+        level = levels[key]
+        level.on_hand += d.on_hand
+        level.allocated += d.allocated
+        level.soft_reserved += d.reserved
+
+
+def _sku_codes(sku_ids: Iterable[int]) -> dict[int, str]:
+    return dict(SKU.objects.filter(id__in=set(sku_ids)).values_list("id", "code"))
+
+
+def _mark_expired(stale: list[Reservation], levels: Mapping[Key, StockLevel], now: datetime) -> None:
+    Reservation.objects.filter(id__in=[r.id for r in stale]).update(
+        status=Reservation.Status.EXPIRED, closed_at=now
+    )
+    _apply(
+        levels,
+        [
+            ((r.sku_id, r.warehouse_id), StockMovement.Kind.RESERVATION_EXPIRY, _Delta(reserved=-r.quantity))
+            for r in stale
+        ],
+        reference="expiry",
+    )
+
+
+def _expire_stale(keys: Iterable[Key], now: datetime, levels: Mapping[Key, StockLevel]) -> None:
+    """Free expired reservations on these levels, skipping any another
+    transaction holds (it is releasing or converting them already)."""
+    match = Q()
+    for sku_id, warehouse_id in keys:
+        match |= Q(sku_id=sku_id, warehouse_id=warehouse_id)
+    stale = list(
+        Reservation.objects.filter(match, status=Reservation.Status.ACTIVE, expires_at__lt=now)
+        .select_for_update(skip_locked=True)
+        .order_by("id")
+    )
+    if stale:
+        _mark_expired(stale, levels, now)
+
+
+@transaction.atomic
+def stock_receive(
+    *, warehouse_id: int, sku_id: int, quantity: int, reference: str, note: str = ""
+) -> StockLevel:
+    """Goods arrive: on hand goes up."""
+    if quantity <= 0:
+        raise InvalidInput.field("quantity", "must be a positive whole number")
+    levels = _lock_levels([(sku_id, warehouse_id)], create_missing=True)
+    _apply(
+        levels,
+        [((sku_id, warehouse_id), StockMovement.Kind.RECEIPT, _Delta(on_hand=quantity))],
+        reference=reference,
+        note=note,
+    )
+    return levels[(sku_id, warehouse_id)]
+
+
+@transaction.atomic
+def stock_reserve(
+    *,
+    warehouse_id: int,
+    quantities: Mapping[int, int],
+    expires_at: datetime,
+    reference: str,
+    release: Iterable[Reservation] = (),
+) -> list[Reservation]:
+    """Soft-reserve sku_id -> qty in one warehouse, all or nothing.
+
+    `release` lists active reservations (locked by the caller) that are given
+    up in the same step, e.g. a cart's holds when it checks out: their stock
+    counts as available to this request.
+    """
+    now = timezone.now()
+    release = list(release)
+    wanted = {(sku_id, warehouse_id): qty for sku_id, qty in quantities.items() if qty > 0}
+    keys = set(wanted) | {(r.sku_id, r.warehouse_id) for r in release}
+    levels = _lock_levels(keys)
+
+    freed: dict[Key, int] = defaultdict(int)
+    for r in release:
+        freed[(r.sku_id, r.warehouse_id)] += r.quantity
+
+    def shortages() -> dict[Key, int]:
+        short = {}
+        for key, qty in wanted.items():
+            level = levels.get(key)
+            available = (level.available if level else 0) + freed.get(key, 0)
+            if available < qty:
+                short[key] = max(available, 0)
+        return short
+
+    short = shortages()
+    if short:
+        _expire_stale([k for k in short if k in levels], now, levels)
+        short = shortages()
+    if short:
+        codes = _sku_codes(sku for sku, _ in short)
+        (sku_id, _wh), available = next(iter(sorted(short.items())))
+        raise InsufficientStock(
+            f"Only {available} of {codes.get(sku_id, sku_id)} available; {wanted[(sku_id, _wh)]} requested.",
+            shortages=[
+                {"sku": codes.get(s, str(s)), "warehouse_id": w, "requested": wanted[(s, w)], "available": a}
+                for (s, w), a in sorted(short.items())
+            ],
+        )
+
+    changes = [
+        ((r.sku_id, r.warehouse_id), StockMovement.Kind.RESERVATION_RELEASE, _Delta(reserved=-r.quantity))
+        for r in release
+    ]
+    changes += [
+        (key, StockMovement.Kind.RESERVE, _Delta(reserved=qty)) for key, qty in sorted(wanted.items())
+    ]
+    if release:
+        Reservation.objects.filter(id__in=[r.id for r in release]).update(
+            status=Reservation.Status.RELEASED, closed_at=now
+        )
+    _apply(levels, changes, reference=reference)
+    return Reservation.objects.bulk_create(
+        [
+            Reservation(
+                sku_id=sku_id, warehouse_id=wh, quantity=qty, reference=reference, expires_at=expires_at
+            )
+            for (sku_id, wh), qty in sorted(wanted.items())
+        ]
+    )
+
+
+def lock_active_reservations(ids: Iterable[int]) -> list[Reservation]:
+    """Lock the given reservations (in id order) and return those still active."""
+    return list(
+        Reservation.objects.filter(id__in=list(ids), status=Reservation.Status.ACTIVE)
+        .order_by("id")
+        .select_for_update()
+    )
+
+
+@transaction.atomic
+def reservations_release(*, reservation_ids: Iterable[int], reference: str) -> int:
+    """Give up soft holds (cart line removed, payment declined). Returns units freed."""
+    held = lock_active_reservations(reservation_ids)
+    if not held:
+        return 0
+    levels = _lock_levels((r.sku_id, r.warehouse_id) for r in held)
+    Reservation.objects.filter(id__in=[r.id for r in held]).update(
+        status=Reservation.Status.RELEASED, closed_at=timezone.now()
+    )
+    _apply(
+        levels,
+        [
+            ((r.sku_id, r.warehouse_id), StockMovement.Kind.RESERVATION_RELEASE, _Delta(reserved=-r.quantity))
+            for r in held
+        ],
+        reference=reference,
+    )
+    return sum(r.quantity for r in held)
+
+
+@transaction.atomic
+def reservations_allocate(*, reservation_ids: list[int], reference: str) -> None:
+    """Turn soft holds into a firm allocation (the order is placed).
+
+    A hold that expired meanwhile (a very slow payment) is re-taken from
+    available stock if it is still there; otherwise InsufficientStock.
+    """
+    now = timezone.now()
+    held = lock_active_reservations(reservation_ids)
+    held_ids = {r.id for r in held}
+    lost = [r for r in Reservation.objects.filter(id__in=reservation_ids) if r.id not in held_ids]
+    levels = _lock_levels({(r.sku_id, r.warehouse_id) for r in [*held, *lost]})
+    for r in lost:
+        level = levels.get((r.sku_id, r.warehouse_id))
+        if level is None or level.available < r.quantity:
+            raise InsufficientStock(
+                "The stock hold expired before the order was confirmed and the stock has since gone.",
+                shortages=[{"sku_id": r.sku_id, "warehouse_id": r.warehouse_id, "requested": r.quantity}],
+            )
+    Reservation.objects.filter(id__in=held_ids).update(status=Reservation.Status.CONVERTED, closed_at=now)
+    changes = [
+        (
+            (r.sku_id, r.warehouse_id),
+            StockMovement.Kind.ALLOCATE,
+            _Delta(allocated=r.quantity, reserved=-r.quantity),
+        )
+        for r in held
+    ]
+    changes += [
+        ((r.sku_id, r.warehouse_id), StockMovement.Kind.ALLOCATE, _Delta(allocated=r.quantity)) for r in lost
+    ]
+    _apply(levels, changes, reference=reference)
+
+
+@transaction.atomic
+def stock_deallocate(*, allocations: Iterable[tuple[int, int, int]], reference: str) -> None:
+    """Return allocated (sku_id, warehouse_id, qty) to available stock (order cancelled)."""
+    allocations = [a for a in allocations if a[2] > 0]
+    levels = _lock_levels((s, w) for s, w, _ in allocations)
+    _apply(
+        levels,
+        [((s, w), StockMovement.Kind.DEALLOCATE, _Delta(allocated=-q)) for s, w, q in allocations],
+        reference=reference,
+    )
+
+
+def reservations_expire(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Release every expired soft hold, in batches; returns how many were expired."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            stale = list(
+                Reservation.objects.filter(status=Reservation.Status.ACTIVE, expires_at__lt=now)
+                .order_by("id")
+                .select_for_update(skip_locked=True)[:batch]
+            )
+            if not stale:
+                return total
+            levels = _lock_levels((r.sku_id, r.warehouse_id) for r in stale)
+            _mark_expired(stale, levels, now)
+            total += len(stale)
+        if len(stale) < batch:
+            return total

@@ -1,0 +1,67 @@
+"""Channel API keys: `Authorization: Bearer <key>`.
+
+The authenticated "user" of a channel request is a ChannelPrincipal; views
+scope every queryset by `principal.channel`. Staff use DRF's `Token` scheme or
+an admin session instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+
+from oms.models import Channel, ChannelToken, hash_token
+
+
+@dataclass(frozen=True)
+class ChannelPrincipal:
+    channel: Channel
+    token_id: int
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    is_active = True
+    pk = None
+    id = None
+
+    def __str__(self) -> str:
+        return f"channel:{self.channel.code}"
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return False
+
+
+class ChannelTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Invalid Authorization header: expected 'Bearer <key>'."))
+        try:
+            raw = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(_("Invalid API key.")) from None
+        token = (
+            ChannelToken.objects.select_related("channel")
+            .filter(key_hash=hash_token(raw), revoked_at__isnull=True, channel__is_active=True)
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        return ChannelPrincipal(channel=token.channel, token_id=token.pk), token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+def request_channel(request) -> Channel | None:
+    """The channel a request acts for, or None for staff."""
+    user = getattr(request, "user", None)
+    return user.channel if isinstance(user, ChannelPrincipal) else None

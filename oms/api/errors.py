@@ -1,0 +1,77 @@
+"""One exception handler for the whole API.
+
+Every error body has the same shape:
+    {"error": {"code": "insufficient_stock", "message": "...", "fields": {"lines[0].quantity": ["..."]}}}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from oms.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into {"lines[0].sku": ["..."]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else "non_field_errors"
+            path = f"{prefix}.{name}" if prefix else str(name)
+            out.update(flatten_errors(value, path))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    out.update(flatten_errors(item, f"{prefix}[{index}]"))
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def error_response(
+    code: str, message: str, http_status: int, fields: dict | None = None, **extra
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    body.update(extra)
+    return Response({"error": body}, status=http_status)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response({"error": exc.as_dict()}, status=exc.status)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = flatten_errors(exc.detail)
+        first = next(iter(fields.items()), ("request", ["invalid"]))
+        message = f"{first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
+        return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, fields)
+    if isinstance(exc, exceptions.ParseError):
+        return error_response("malformed_request", f"The request body could not be parsed: {exc.detail}", 400)
+    if isinstance(exc, Http404 | exceptions.NotFound):
+        return error_response("not_found", "Not found.", status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        code = getattr(detail, "code", None) or exc.default_code
+        message = str(detail) if isinstance(detail, str) else str(exc.default_detail)
+        response = error_response(code, message, exc.status_code)
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+    return None

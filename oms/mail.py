@@ -1,0 +1,29 @@
+"""E-mail from outbox handlers: plain text + HTML from templates, with a
+Message-ID derived from the outbox event so a redelivery is recognisable."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from .models import OutboxEvent
+
+
+def send_templated(
+    *, event: OutboxEvent, to: list[str], template: str, context: dict, from_email: str | None = None
+) -> None:
+    context = {**context, "site_url": settings.SITE_URL}
+    subject = render_to_string(f"{template}_subject.txt", context).strip().replace("\n", " ")
+    text = render_to_string(f"{template}.txt", context)
+    html = render_to_string(f"{template}.html", context)
+    domain = (from_email or settings.DEFAULT_FROM_EMAIL).rsplit("@", 1)[-1]
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=from_email or settings.DEFAULT_FROM_EMAIL,
+        to=to,
+        headers={"Message-ID": f"<outbox-{event.pk}-{template.replace('/', '.')}@{domain}>"},
+    )
+    message.attach_alternative(html, "text/html")
+    message.send(fail_silently=False)

@@ -1,0 +1,127 @@
+"""Kernel models: sales channels with their API tokens, and the outbox.
+
+Channel lives in the kernel rather than in `orders` because every app scopes
+by it (customers, orders, accounting reports, return policies) and the API
+authenticates channels: keeping it here keeps the leaf apps leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from .money import CURRENCY_CHOICES, MoneyField
+
+
+class Channel(models.Model):
+    class Kind(models.TextChoices):
+        WEB = "web", "Web store"
+        STORE = "store", "Physical store"
+        PHONE = "phone", "Phone / customer service"
+        MARKETPLACE = "marketplace", "Marketplace"
+        B2B = "b2b", "B2B"
+
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9_-]*$", "Upper-case letters, digits, - and _ only.")],
+    )
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    price_authority = models.BooleanField(
+        default=False,
+        help_text="The channel sets its own prices (e.g. a marketplace): the OMS accepts them and checks "
+        "that the totals add up instead of pricing from the price list.",
+    )
+    prices_include_tax = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    cart_ttl_minutes = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    send_cart_reminders = models.BooleanField(
+        default=False, help_text="E-mail customers who abandon a cart that has an e-mail address."
+    )
+    shipping_flat_rate = MoneyField()
+    free_shipping_threshold = MoneyField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Orders whose merchandise subtotal reaches this amount ship free.",
+    )
+    sender_email = models.EmailField(
+        blank=True, help_text="From: address of this channel's customer e-mails."
+    )
+    support_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shipping_flat_rate__gte=0), name="channel_shipping_rate_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_kind_display()}, {self.currency})"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ChannelToken(models.Model):
+    """An API key for one channel. Only its SHA-256 is stored."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}: {self.name} ({self.prefix}...)"
+
+    @classmethod
+    def issue(cls, *, channel: Channel, name: str, raw_key: str | None = None) -> tuple[ChannelToken, str]:
+        """Create a token; returns it with the raw key, which is shown once and never stored."""
+        raw = raw_key or f"oms_{secrets.token_urlsafe(32)}"
+        token = cls.objects.create(channel=channel, name=name, prefix=raw[:12], key_hash=hash_token(raw))
+        return token, raw
+
+
+class OutboxEvent(models.Model):
+    """A side effect (e-mail, webhook, ...) written in the same transaction as the
+    change that causes it, and delivered at least once by the dispatcher."""
+
+    topic = models.CharField(max_length=64, db_index=True)
+    aggregate = models.CharField(max_length=64, blank=True, help_text="What it is about, e.g. order:42.")
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField(help_text="Not delivered before this time (retry backoff).")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    done_handlers = models.JSONField(default=list, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the maximum attempts.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                name="outbox_pending_idx",
+                condition=Q(dispatched_at__isnull=True, failed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.topic} {self.aggregate}"

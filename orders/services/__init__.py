@@ -1,0 +1,22 @@
+"""Every write to orders, carts and payments goes through these services."""
+
+from .carts import cart_checkout, cart_create, cart_set_line, carts_expire
+from .lifecycle import order_cancel, order_transition
+from .payments import payment_void
+from .placement import CustomerInput, LineInput, OrderInput, PaymentInput, PlacementResult, order_place
+
+__all__ = [
+    "CustomerInput",
+    "LineInput",
+    "OrderInput",
+    "PaymentInput",
+    "PlacementResult",
+    "cart_checkout",
+    "cart_create",
+    "cart_set_line",
+    "carts_expire",
+    "order_cancel",
+    "order_place",
+    "order_transition",
+    "payment_void",
+]

@@ -1,0 +1,489 @@
+"""Order placement: validate, price, hold stock, authorize, allocate, record.
+
+    1. validate and price (reads only);
+    2. short transaction: soft-reserve the stock in the nearest warehouse that
+       can ship every line (a cart hands over its own holds in the same step);
+    3. no transaction: authorize the payment at the gateway;
+    4. short transaction: turn the holds into an allocation and write the
+       order, lines, payment, event and outbox rows together.
+A decline releases the holds; a failure after authorization voids it. No
+row lock is ever held while the gateway is called.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from customers.services import customer_for_order
+from inventory.models import SKU, Reservation
+from inventory.selectors import available_by_warehouse, warehouses_that_can_ship
+from inventory.services import (
+    lock_active_reservations,
+    reservations_allocate,
+    reservations_release,
+    stock_reserve,
+)
+from oms.actors import Actor
+from oms.errors import InsufficientStock, InvalidInput, PaymentDeclined, PaymentUnavailable
+from oms.geo import destination_point
+from oms.models import Channel
+from oms.money import ZERO, has_valid_precision, round_money
+from oms.outbox import emit
+
+from ..models import Cart, Order, OrderLine, Payment, PaymentTransaction, PriceListEntry
+from ..payments import Authorization, CardDetails, GatewayDeclined, GatewayUnavailable, get_gateway
+from ..pricing import PricedOrder, price_lines, tax_rule_for
+from .idempotency import idempotency_bind, idempotency_claim, idempotency_release, request_fingerprint
+from .lifecycle import event_for
+from .payments import authorization_void
+
+VIP_PRIORITY = 10
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal | None = None
+    discount: Decimal = ZERO
+    tax_amount: Decimal | None = None
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerInput:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    gateway: str
+    card: CardDetails | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    channel: Channel
+    actor: Actor
+    currency: str
+    customer: CustomerInput
+    shipping_address: dict
+    lines: list[LineInput]
+    billing_address: dict | None = None
+    payment: PaymentInput | None = None
+    external_id: str | None = None
+    shipping_amount: Decimal | None = None
+    expected_total: Decimal | None = None
+    is_gift: bool = False
+    gift_message: str = ""
+    is_vip: bool = False
+    is_replacement: bool = False
+    notes: str = ""
+    source: str = Order.Source.API
+    fingerprint_extra: dict = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """What identifies the request for idempotency (never the card number)."""
+        return request_fingerprint(
+            {
+                "currency": self.currency,
+                "customer": self.customer.__dict__,
+                "shipping": self.shipping_address,
+                "billing": self.billing_address,
+                "lines": [ln.__dict__ for ln in self.lines],
+                "external_id": self.external_id,
+                "shipping_amount": self.shipping_amount,
+                "total": self.expected_total,
+                "flags": [self.is_gift, self.gift_message, self.is_vip, self.is_replacement],
+                "payment": self.payment.gateway if self.payment else None,
+                **self.fingerprint_extra,
+            }
+        )
+
+
+@dataclass
+class PlacementResult:
+    order: Order
+    created: bool
+
+
+def order_place(
+    *, data: OrderInput, idempotency_key: str | None = None, cart: Cart | None = None
+) -> PlacementResult:
+    """Place an order exactly once per idempotency key / external id."""
+    key = idempotency_key or (f"external:{data.external_id}" if data.external_id else None)
+    if key is None and cart is not None:
+        key = f"cart:{cart.public_id}"
+    if key:
+        existing = idempotency_claim(channel=data.channel, key=key, fingerprint=data.fingerprint())
+        if existing is not None:
+            return PlacementResult(existing, created=False)
+    try:
+        order = _place(data, key=key, cart=cart)
+    except BaseException:
+        if key:
+            idempotency_release(channel=data.channel, key=key)
+        raise
+    return PlacementResult(order, created=True)
+
+
+@dataclass
+class _Plan:
+    skus: dict[str, SKU]
+    quantities: dict[int, int]
+    priced: PricedOrder
+    destination: tuple[float, float] | None
+
+
+def _validate_and_price(data: OrderInput) -> _Plan:
+    channel = data.channel
+    if not channel.is_active:
+        raise InvalidInput.field("channel", f"channel {channel.code} is not active")
+    if data.currency != channel.currency:
+        raise InvalidInput.field(
+            "currency",
+            f"must be {channel.currency}, the currency of channel {channel.code}",
+            code="wrong_currency",
+        )
+    if not data.lines:
+        raise InvalidInput.field("lines", "an order needs at least one line")
+    if len(data.lines) > settings.MAX_ORDER_LINES:
+        raise InvalidInput.field("lines", f"at most {settings.MAX_ORDER_LINES} lines per order")
+    problems: dict[str, list[str]] = {}
+    for i, ln in enumerate(data.lines):
+        if not 1 <= ln.quantity <= settings.MAX_LINE_QUANTITY:
+            problems[f"lines[{i}].quantity"] = [f"must be between 1 and {settings.MAX_LINE_QUANTITY}"]
+    codes = {ln.sku for ln in data.lines}
+    skus = {s.code: s for s in SKU.objects.filter(code__in=codes, is_active=True)}
+    for i, ln in enumerate(data.lines):
+        if ln.sku not in skus:
+            problems[f"lines[{i}].sku"] = [f"unknown SKU '{ln.sku}'"]
+    if problems:
+        raise InvalidInput(
+            next(f"{k}: {v[0]}" for k, v in problems.items()),
+            fields=problems,
+            code="unknown_sku" if any(k.endswith(".sku") for k in problems) else "invalid",
+        )
+
+    if channel.price_authority:
+        unit_prices = _channel_prices(data)
+    else:
+        unit_prices = _price_list_prices(data, channel, skus)
+
+    for i, ln in enumerate(data.lines):
+        for name, amount in (
+            ("discount", ln.discount),
+            ("tax_amount", ln.tax_amount),
+            ("unit_price", ln.unit_price),
+        ):
+            if amount is not None and not has_valid_precision(amount, data.currency):
+                problems[f"lines[{i}].{name}"] = [f"has more decimals than {data.currency} allows"]
+        if ln.discount < 0:
+            problems[f"lines[{i}].discount"] = ["must not be negative"]
+        elif ln.discount > unit_prices[i] * ln.quantity:
+            problems[f"lines[{i}].discount"] = ["is larger than the line amount"]
+    if problems:
+        raise InvalidInput(next(f"{k}: {v[0]}" for k, v in problems.items()), fields=problems)
+
+    address = data.shipping_address
+    tax = tax_rule_for(address["country"], address.get("region", ""))
+    merchandise = sum((unit_prices[i] * ln.quantity - ln.discount for i, ln in enumerate(data.lines)), ZERO)
+    if channel.price_authority:
+        shipping = data.shipping_amount or ZERO
+    else:
+        threshold = channel.free_shipping_threshold
+        shipping = ZERO if threshold is not None and merchandise >= threshold else channel.shipping_flat_rate
+    priced = price_lines(
+        [
+            (ln.quantity, unit_prices[i], ln.discount, ln.tax_amount if channel.price_authority else None)
+            for i, ln in enumerate(data.lines)
+        ],
+        currency=data.currency,
+        tax=tax,
+        inclusive=channel.prices_include_tax,
+        shipping=shipping,
+    )
+    if (
+        data.expected_total is not None
+        and round_money(data.expected_total, data.currency) != priced.grand_total
+    ):
+        raise InvalidInput.field(
+            "total",
+            f"is {data.expected_total} but the lines, shipping and tax add up to {priced.grand_total}",
+            code="totals_mismatch",
+        )
+    quantities: dict[int, int] = defaultdict(int)
+    for ln in data.lines:
+        quantities[skus[ln.sku].pk] += ln.quantity
+    return _Plan(
+        skus=skus,
+        quantities=dict(quantities),
+        priced=priced,
+        destination=destination_point(address["country"], address.get("latitude"), address.get("longitude")),
+    )
+
+
+def _channel_prices(data: OrderInput) -> list[Decimal]:
+    missing = {
+        f"lines[{i}].unit_price": ["is required: this channel sets its own prices"]
+        for i, ln in enumerate(data.lines)
+        if ln.unit_price is None
+    }
+    if missing:
+        raise InvalidInput(next(f"{k}: {v[0]}" for k, v in missing.items()), fields=missing)
+    if data.expected_total is None:
+        raise InvalidInput.field("total", "is required from a channel that sets its own prices")
+    return [ln.unit_price for ln in data.lines]  # type: ignore[misc]
+
+
+def _price_list_prices(data: OrderInput, channel: Channel, skus: dict[str, SKU]) -> list[Decimal]:
+    prices = dict(
+        PriceListEntry.objects.filter(channel=channel, sku__in=skus.values()).values_list(
+            "sku_id", "unit_price"
+        )
+    )
+    problems: dict[str, list[str]] = {}
+    out: list[Decimal] = []
+    for i, ln in enumerate(data.lines):
+        price = prices.get(skus[ln.sku].pk)
+        if price is None:
+            problems[f"lines[{i}].sku"] = [f"'{ln.sku}' is not sold on channel {channel.code}"]
+            continue
+        price = round_money(price, data.currency)
+        if ln.unit_price is not None and ln.unit_price != price:
+            problems[f"lines[{i}].unit_price"] = [f"is {ln.unit_price} but the current price is {price}"]
+        if ln.tax_amount is not None:
+            problems[f"lines[{i}].tax_amount"] = ["is computed by the OMS for this channel; omit it"]
+        out.append(price)
+    if problems:
+        code = "price_mismatch" if any(k.endswith("unit_price") for k in problems) else "invalid"
+        raise InvalidInput(next(f"{k}: {v[0]}" for k, v in problems.items()), fields=problems, code=code)
+    return out
+
+
+def _shortage_error(data: OrderInput, plan: _Plan) -> InsufficientStock:
+    stock = available_by_warehouse(plan.quantities, shipping_only=True)
+    fields: dict[str, list[str]] = {}
+    shortages = []
+    for i, ln in enumerate(data.lines):
+        sku = plan.skus[ln.sku]
+        total = sum(max(v, 0) for v in stock.get(sku.pk, {}).values())
+        best = max((max(v, 0) for v in stock.get(sku.pk, {}).values()), default=0)
+        wanted = plan.quantities[sku.pk]
+        if best < wanted:
+            fields[f"lines[{i}].quantity"] = [
+                f"only {best} of {ln.sku} available in one warehouse ({total} in all)"
+            ]
+            shortages.append({"sku": ln.sku, "requested": wanted, "available": total, "best_warehouse": best})
+    if not fields:
+        message = "No single warehouse can ship every line of this order."
+        fields = {"lines": [message]}
+    else:
+        message = next(f"{k}: {v[0]}" for k, v in fields.items())
+    return InsufficientStock(message, fields=fields, shortages=shortages)
+
+
+def _hold_stock(data: OrderInput, plan: _Plan, reference: str, cart: Cart | None) -> list[Reservation]:
+    """Soft-reserve the whole order in one warehouse, nearest first."""
+    own: dict[tuple[int, int], int] = defaultdict(int)
+    cart_holds: list[int] = []
+    if cart is not None:
+        for r in Reservation.objects.filter(cart_line__cart=cart, status=Reservation.Status.ACTIVE):
+            own[(r.sku_id, r.warehouse_id)] += r.quantity
+            cart_holds.append(r.pk)
+    expires_at = timezone.now() + timedelta(seconds=settings.PLACEMENT_RESERVATION_SECONDS)
+    candidates = warehouses_that_can_ship(plan.quantities, destination=plan.destination, extra_available=own)
+    for warehouse in candidates[:3]:
+        try:
+            with transaction.atomic():
+                release = lock_active_reservations(cart_holds)
+                return stock_reserve(
+                    warehouse_id=warehouse.pk,
+                    quantities=plan.quantities,
+                    expires_at=expires_at,
+                    reference=reference,
+                    release=release,
+                )
+        except InsufficientStock:
+            continue  # another order took it meanwhile: try the next nearest
+    raise _shortage_error(data, plan)
+
+
+def _authorize(data: OrderInput, amount: Decimal, idempotency_key: str) -> Authorization | None:
+    if amount <= 0:
+        return None
+    if data.payment is None:
+        raise InvalidInput.field("payment", "is required for an order with a total above zero")
+    try:
+        gateway = get_gateway(data.payment.gateway)
+    except LookupError:
+        raise InvalidInput.field(
+            "payment.gateway", f"unknown payment gateway '{data.payment.gateway}'"
+        ) from None
+    try:
+        return gateway.authorize(
+            amount=amount,
+            currency=data.currency,
+            card=data.payment.card,
+            token=data.payment.token,
+            idempotency_key=idempotency_key,
+        )
+    except GatewayDeclined as exc:
+        raise PaymentDeclined(exc.message, fields={exc.field: [exc.message]}, reason=exc.reason) from None
+    except GatewayUnavailable as exc:
+        raise PaymentUnavailable() from exc
+
+
+def _special_code(data: OrderInput, is_vip: bool) -> str | None:
+    prefix = "R" if data.is_replacement else "V" if is_vip else "G" if data.is_gift else None
+    return f"{prefix}-{secrets.token_hex(5).upper()}" if prefix else None
+
+
+def _place(data: OrderInput, *, key: str | None, cart: Cart | None) -> Order:
+    plan = _validate_and_price(data)
+    reference = f"placing:{uuid.uuid4().hex}"
+    holds = _hold_stock(data, plan, reference, cart)
+    hold_ids = [r.pk for r in holds]
+    try:
+        auth = _authorize(data, plan.priced.grand_total, key or reference)
+    except BaseException:
+        _give_back(hold_ids, cart, reference)
+        raise
+    try:
+        return _record(data, plan, holds, auth, key=key, cart=cart)
+    except BaseException:
+        if auth is not None:
+            authorization_void(gateway=data.payment.gateway, reference=auth.reference)  # type: ignore[union-attr]
+        _give_back(hold_ids, cart, reference)
+        raise
+
+
+def _give_back(hold_ids: list[int], cart: Cart | None, reference: str) -> None:
+    """Undo step 2: a cart keeps its (moved) holds for another try, others are released."""
+    if cart is None:
+        reservations_release(reservation_ids=hold_ids, reference=reference)
+        return
+    from .carts import cart_adopt_holds
+
+    cart_adopt_holds(cart_id=cart.pk, reservation_ids=hold_ids)
+
+
+@transaction.atomic
+def _record(
+    data: OrderInput,
+    plan: _Plan,
+    holds: list[Reservation],
+    auth: Authorization | None,
+    *,
+    key: str | None,
+    cart: Cart | None,
+) -> Order:
+    channel = data.channel
+    customer = customer_for_order(
+        channel=channel,
+        email=data.customer.email,
+        first_name=data.customer.first_name,
+        last_name=data.customer.last_name,
+        phone=data.customer.phone,
+    )
+    is_vip = data.is_vip or customer.is_vip
+    priced = plan.priced
+    warehouse_id = holds[0].warehouse_id
+    now = timezone.now()
+    order = Order.objects.create(
+        channel=channel,
+        external_id=data.external_id or None,
+        source=Order.Source.CART if cart is not None else data.source,
+        status=Order.Status.ALLOCATED,
+        customer=customer,
+        email=customer.email,
+        shipping_address=data.shipping_address,
+        billing_address=data.billing_address,
+        ship_country=data.shipping_address["country"],
+        currency=data.currency,
+        subtotal=priced.subtotal,
+        discount_total=priced.discount_total,
+        shipping_total=priced.shipping_total,
+        tax_total=priced.tax_total,
+        grand_total=priced.grand_total,
+        prices_include_tax=channel.prices_include_tax,
+        warehouse_id=warehouse_id,
+        is_gift=data.is_gift,
+        gift_message=data.gift_message,
+        is_vip=is_vip,
+        is_replacement=data.is_replacement,
+        special_code=_special_code(data, is_vip),
+        priority=VIP_PRIORITY if is_vip else 0,
+        notes=data.notes,
+        placed_at=now,
+        created_by=data.actor.user if data.actor.type == "staff" else None,
+    )
+    reservations_allocate(reservation_ids=[r.pk for r in holds], reference=f"order:{order.pk}")
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                line_number=i + 1,
+                sku=plan.skus[ln.sku],
+                external_id=ln.external_id,
+                quantity=ln.quantity,
+                unit_price=p.unit_price,
+                discount=p.discount,
+                tax_rate=p.tax_rate,
+                tax_amount=p.tax_amount,
+                line_total=p.line_total,
+                unit_cost=plan.skus[ln.sku].unit_cost,
+                warehouse_id=warehouse_id,
+                quantity_allocated=ln.quantity,
+            )
+            for i, (ln, p) in enumerate(zip(data.lines, priced.lines, strict=True))
+        ]
+    )
+    if auth is not None:
+        payment = Payment.objects.create(
+            order=order,
+            gateway=data.payment.gateway,
+            reference=auth.reference,
+            token=auth.token,  # type: ignore[union-attr]
+            brand=auth.brand,
+            last4=auth.last4,
+            currency=auth.currency,
+            amount_authorized=auth.amount,
+            status=Payment.Status.AUTHORIZED,
+        )
+        PaymentTransaction.objects.create(
+            payment=payment,
+            order=order,
+            kind=PaymentTransaction.Kind.AUTHORIZE,
+            amount=auth.amount,
+            currency=auth.currency,
+            success=True,
+            gateway_reference=auth.reference,
+        )
+    event_for(
+        order,
+        "placed",
+        data.actor,
+        to_status=order.status,
+        message=f"Placed via {order.get_source_display().lower()}; allocated from warehouse {warehouse_id}.",
+        data={"warehouse_id": warehouse_id, "grand_total": str(priced.grand_total)},
+    ).save()
+    emit("order.placed", {"order_id": order.pk}, aggregate=f"order:{order.pk}")
+    if key:
+        idempotency_bind(channel=channel, key=key, order=order)
+    if cart is not None:
+        Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.CHECKED_OUT, order=order, updated_at=now)
+    return order

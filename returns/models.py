@@ -1,0 +1,1 @@
+"""returns: models arrive with their issue."""
