@@ -75,3 +75,44 @@ def sku_availability(skus: QuerySet[SKU] | None = None) -> QuerySet[SKU]:
             default=0,
         ),
     )
+
+
+def ledger_mismatches(sku_ids: Iterable[int] | None = None) -> list[dict]:
+    """Stock levels that differ from the sum of their movements (should be none)."""
+    from django.db import connection
+
+    where, params = "", []
+    if sku_ids is not None:
+        ids = list(sku_ids)
+        if not ids:
+            return []
+        where, params = "WHERE COALESCE(l.sku_id, m.sku_id) = ANY(%s)", [ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT COALESCE(l.sku_id, m.sku_id), COALESCE(l.warehouse_id, m.warehouse_id),
+                   COALESCE(l.on_hand, 0), COALESCE(m.on_hand, 0),
+                   COALESCE(l.allocated, 0), COALESCE(m.allocated, 0),
+                   COALESCE(l.soft_reserved, 0), COALESCE(m.reserved, 0)
+            FROM inventory_stocklevel l
+            FULL OUTER JOIN (
+                SELECT sku_id, warehouse_id, SUM(on_hand_delta) AS on_hand,
+                       SUM(allocated_delta) AS allocated, SUM(reserved_delta) AS reserved
+                FROM inventory_stockmovement GROUP BY sku_id, warehouse_id
+            ) m ON m.sku_id = l.sku_id AND m.warehouse_id = l.warehouse_id
+            {where}
+            """,  # noqa: S608 - the only interpolation is a fixed clause
+            params,
+        )
+        rows = cursor.fetchall()
+    return [
+        {
+            "sku_id": r[0],
+            "warehouse_id": r[1],
+            "on_hand": (r[2], r[3]),
+            "allocated": (r[4], r[5]),
+            "soft_reserved": (r[6], r[7]),
+        }
+        for r in rows
+        if (r[2], r[4], r[6]) != (r[3], r[5], r[7])
+    ]

@@ -7,7 +7,9 @@ Locking rules (the only way to keep concurrent placements from deadlocking):
    SKIP LOCKED (expiry), so nobody waits on them while holding levels.
 Each operation then changes all its levels in one UPDATE ... FROM (VALUES)
 and writes its movements in one bulk INSERT, so the query count does not
-grow with the number of lines.
+grow with the number of lines. Operations are all-or-nothing and make no
+savepoint of their own (savepoint=False): an error rolls back the caller's
+transaction, or the savepoint the caller chose to make.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ def _expire_stale(keys: Iterable[Key], now: datetime, levels: Mapping[Key, Stock
         _mark_expired(stale, levels, now)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_receive(
     *, warehouse_id: int, sku_id: int, quantity: int, reference: str, note: str = ""
 ) -> StockLevel:
@@ -158,7 +160,7 @@ def stock_receive(
     return levels[(sku_id, warehouse_id)]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_reserve(
     *,
     warehouse_id: int,
@@ -238,7 +240,7 @@ def lock_active_reservations(ids: Iterable[int]) -> list[Reservation]:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reservations_release(*, reservation_ids: Iterable[int], reference: str) -> int:
     """Give up soft holds (cart line removed, payment declined). Returns units freed."""
     held = lock_active_reservations(reservation_ids)
@@ -259,7 +261,7 @@ def reservations_release(*, reservation_ids: Iterable[int], reference: str) -> i
     return sum(r.quantity for r in held)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reservations_allocate(*, reservation_ids: list[int], reference: str) -> None:
     """Turn soft holds into a firm allocation (the order is placed).
 
@@ -269,7 +271,11 @@ def reservations_allocate(*, reservation_ids: list[int], reference: str) -> None
     now = timezone.now()
     held = lock_active_reservations(reservation_ids)
     held_ids = {r.id for r in held}
-    lost = [r for r in Reservation.objects.filter(id__in=reservation_ids) if r.id not in held_ids]
+    lost = (
+        [r for r in Reservation.objects.filter(id__in=reservation_ids) if r.id not in held_ids]
+        if len(held_ids) != len(set(reservation_ids))
+        else []
+    )
     levels = _lock_levels({(r.sku_id, r.warehouse_id) for r in [*held, *lost]})
     for r in lost:
         level = levels.get((r.sku_id, r.warehouse_id))
@@ -293,7 +299,7 @@ def reservations_allocate(*, reservation_ids: list[int], reference: str) -> None
     _apply(levels, changes, reference=reference)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_deallocate(*, allocations: Iterable[tuple[int, int, int]], reference: str) -> None:
     """Return allocated (sku_id, warehouse_id, qty) to available stock (order cancelled)."""
     allocations = [a for a in allocations if a[2] > 0]

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class OmsConfig(AppConfig):
     name = "oms"
     verbose_name = "OMS core"
+
+    def ready(self) -> None:
+        from .api import schema  # noqa: F401 - registers OpenAPI extensions

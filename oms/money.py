@@ -59,6 +59,7 @@ def parse_amount(raw: object) -> Decimal:
 
 def has_valid_precision(amount: Decimal, currency: str) -> bool:
     """True when the amount has no more decimals than the currency allows."""
+    amount = Decimal(amount)
     return amount == amount.quantize(quantum(currency))
 
 

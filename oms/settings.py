@@ -229,6 +229,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "CartStatusEnum": "orders.models.Cart.Status",
+        "PaymentStatusEnum": "orders.models.Payment.Status",
+    },
 }
 
 LOGGING = {

@@ -76,7 +76,8 @@ def price_lines(
     """
     priced: list[PricedLine] = []
     for index, (quantity, unit_price, discount, given_tax) in enumerate(lines):
-        gross = round_money(unit_price * quantity, currency)
+        unit_price = round_money(unit_price, currency)
+        gross = unit_price * quantity
         discount = round_money(discount, currency)
         line_total = gross - discount
         line_tax = (
@@ -95,7 +96,7 @@ def price_lines(
         if tax.applies_to_shipping
         else ZERO
     )
-    subtotal = sum((round_money(p.unit_price * p.quantity, currency) for p in priced), ZERO)
+    subtotal = sum((p.unit_price * p.quantity for p in priced), ZERO)
     discount_total = sum((p.discount for p in priced), ZERO)
     tax_total = sum((p.tax_amount for p in priced), ZERO) + shipping_tax
     grand_total = subtotal - discount_total + shipping + (ZERO if inclusive else tax_total)

@@ -24,18 +24,22 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else "non_field_errors"
-            path = f"{prefix}.{name}" if prefix else str(name)
+            if isinstance(key, int):  # a list item's errors, keyed by index
+                path = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             out.update(flatten_errors(value, path))
     elif isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):
-            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+            out.setdefault(prefix or "non_field_errors", []).extend(str(item) for item in detail)
         else:
             for index, item in enumerate(detail):
                 if item:
                     out.update(flatten_errors(item, f"{prefix}[{index}]"))
     else:
-        out[prefix or "non_field_errors"] = [str(detail)]
+        out.setdefault(prefix or "non_field_errors", []).append(str(detail))
     return out
 
 

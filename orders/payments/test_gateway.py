@@ -22,39 +22,15 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import timezone
 
 from .base import Authorization, CardDetails, GatewayDeclined, GatewayUnavailable
+from .cards import card_brand, card_problem
 
 DECLINES = {
     "4000000000000002": ("card_declined", "The card was declined."),
     "4000000000009995": ("insufficient_funds", "The card has insufficient funds."),
 }
 PROCESSING_ERROR = "4000000000000119"
-
-
-def luhn_ok(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def card_brand(number: str) -> str:
-    if number.startswith("4"):
-        return "visa"
-    if number[:2] in {"34", "37"}:
-        return "amex"
-    if 51 <= int(number[:2]) <= 55 or 2221 <= int(number[:4]) <= 2720:
-        return "mastercard"
-    if number.startswith(("6011", "65")):
-        return "discover"
-    return "unknown"
 
 
 def _sign(body: str) -> str:
@@ -96,16 +72,10 @@ class TestGateway:
         )
 
     def _check_card(self, card: CardDetails) -> tuple[str, str]:
-        number = card.number.replace(" ", "").replace("-", "")
-        if not luhn_ok(number):
-            raise GatewayDeclined("invalid_number", "The card number is not valid.", "payment.card.number")
-        today = timezone.now().date()
-        if not 1 <= card.exp_month <= 12:
-            raise GatewayDeclined(
-                "invalid_expiry", "The expiry month must be 1 to 12.", "payment.card.exp_month"
-            )
-        if (card.exp_year, card.exp_month) < (today.year, today.month):
-            raise GatewayDeclined("expired_card", "The card has expired.", "payment.card.exp_year")
+        problem = card_problem(card)
+        if problem:
+            raise GatewayDeclined(*problem)
+        number = card.number
         if number == PROCESSING_ERROR:
             raise GatewayUnavailable("processing_error: the test gateway simulated an outage")
         if number in DECLINES:

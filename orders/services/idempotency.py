@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from oms.errors import Conflict
@@ -39,7 +39,8 @@ def idempotency_claim(*, channel: Channel, key: str, fingerprint: str) -> Order 
     deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
     delay = 0.02
     while True:
-        with transaction.atomic(), connection.cursor() as cursor:
+        # Outside a transaction this INSERT commits at once, so duplicates see it.
+        with connection.cursor() as cursor:
             cursor.execute(
                 """
                 INSERT INTO orders_idempotencykey (channel_id, key, request_hash, created_at)

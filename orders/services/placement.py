@@ -41,6 +41,7 @@ from oms.outbox import emit
 
 from ..models import Cart, Order, OrderLine, Payment, PaymentTransaction, PriceListEntry
 from ..payments import Authorization, CardDetails, GatewayDeclined, GatewayUnavailable, get_gateway
+from ..payments.cards import card_problem
 from ..pricing import PricedOrder, price_lines, tax_rule_for
 from .idempotency import idempotency_bind, idempotency_claim, idempotency_release, request_fingerprint
 from .lifecycle import event_for
@@ -264,7 +265,9 @@ def _price_list_prices(data: OrderInput, channel: Channel, skus: dict[str, SKU])
             continue
         price = round_money(price, data.currency)
         if ln.unit_price is not None and ln.unit_price != price:
-            problems[f"lines[{i}].unit_price"] = [f"is {ln.unit_price} but the current price is {price}"]
+            problems[f"lines[{i}].unit_price"] = [
+                f"is {round_money(ln.unit_price, data.currency)} but the current price is {price}"
+            ]
         if ln.tax_amount is not None:
             problems[f"lines[{i}].tax_amount"] = ["is computed by the OMS for this channel; omit it"]
         out.append(price)
@@ -322,17 +325,28 @@ def _hold_stock(data: OrderInput, plan: _Plan, reference: str, cart: Cart | None
     raise _shortage_error(data, plan)
 
 
-def _authorize(data: OrderInput, amount: Decimal, idempotency_key: str) -> Authorization | None:
+def _check_payment(data: OrderInput, amount: Decimal) -> None:
+    """Refuse what no gateway would accept before any stock is held."""
     if amount <= 0:
-        return None
+        return
     if data.payment is None:
         raise InvalidInput.field("payment", "is required for an order with a total above zero")
     try:
-        gateway = get_gateway(data.payment.gateway)
+        get_gateway(data.payment.gateway)
     except LookupError:
         raise InvalidInput.field(
             "payment.gateway", f"unknown payment gateway '{data.payment.gateway}'"
         ) from None
+    problem = card_problem(data.payment.card) if data.payment.card else None
+    if problem:
+        reason, message, name = problem
+        raise PaymentDeclined(message, fields={name: [message]}, reason=reason)
+
+
+def _authorize(data: OrderInput, amount: Decimal, idempotency_key: str) -> Authorization | None:
+    if amount <= 0 or data.payment is None:
+        return None
+    gateway = get_gateway(data.payment.gateway)
     try:
         return gateway.authorize(
             amount=amount,
@@ -354,6 +368,7 @@ def _special_code(data: OrderInput, is_vip: bool) -> str | None:
 
 def _place(data: OrderInput, *, key: str | None, cart: Cart | None) -> Order:
     plan = _validate_and_price(data)
+    _check_payment(data, plan.priced.grand_total)
     reference = f"placing:{uuid.uuid4().hex}"
     holds = _hold_stock(data, plan, reference, cart)
     hold_ids = [r.pk for r in holds]

@@ -1,0 +1,55 @@
+"""Shared serializer pieces: strict input, countries, money output."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from oms.geo import ISO_COUNTRIES
+from oms.money import round_money
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo ("quantiy") is an error
+    rather than a silently ignored value."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CountryField(serializers.CharField):
+    default_error_messages = {"country": "'{value}' is not an ISO 3166-1 alpha-2 country code."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 2)
+        kwargs.setdefault("min_length", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).upper()
+        if value not in ISO_COUNTRIES:
+            self.fail("country", value=value)
+        return value
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "example": "19.99"})
+class MoneyOutField(serializers.Field):
+    """An amount as a string rounded to the currency of the object it is read
+    from (`currency` attribute of the instance)."""
+
+    def __init__(self, currency_attr: str = "currency", **kwargs):
+        self.currency_attr = currency_attr
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        value = super().get_attribute(instance)
+        return None if value is None else (value, getattr(instance, self.currency_attr))
+
+    def to_representation(self, value):
+        amount, currency = value
+        return str(round_money(amount, currency))
