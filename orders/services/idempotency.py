@@ -33,7 +33,9 @@ def _stale_after() -> timedelta:
     return timedelta(seconds=settings.PLACEMENT_RESERVATION_SECONDS + 60)
 
 
-def idempotency_claim(*, channel: Channel, key: str, fingerprint: str) -> Order | None:
+def idempotency_claim(
+    *, channel: Channel, key: str, fingerprint: str, field: str = "Idempotency-Key"
+) -> Order | None:
     """Claim the key for this request. Returns None when the caller owns it and
     must place the order, or the order an earlier identical request made."""
     deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_SECONDS
@@ -55,9 +57,9 @@ def idempotency_claim(*, channel: Channel, key: str, fingerprint: str) -> Order 
         if existing is not None:
             if existing.request_hash != fingerprint:
                 raise Conflict(
-                    "This idempotency key was already used for a different request.",
+                    f"This {field} was already used for a different request.",
                     code="idempotency_key_reused",
-                    fields={"Idempotency-Key": ["used for a different request"]},
+                    fields={field: ["already used for a different request"]},
                 )
             if existing.order is not None:
                 return existing.order
@@ -79,5 +81,6 @@ def idempotency_release(*, channel: Channel, key: str) -> None:
     IdempotencyKey.objects.filter(channel=channel, key=key, order__isnull=True).delete()
 
 
-def idempotency_bind(*, channel: Channel, key: str, order: Order) -> None:
-    IdempotencyKey.objects.filter(channel=channel, key=key).update(order=order)
+def idempotency_bind(*, channel: Channel, keys: list[str], order: Order) -> None:
+    if keys:
+        IdempotencyKey.objects.filter(channel=channel, key__in=keys).update(order=order)

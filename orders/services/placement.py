@@ -124,19 +124,33 @@ class PlacementResult:
 def order_place(
     *, data: OrderInput, idempotency_key: str | None = None, cart: Cart | None = None
 ) -> PlacementResult:
-    """Place an order exactly once per idempotency key / external id."""
-    key = idempotency_key or (f"external:{data.external_id}" if data.external_id else None)
-    if key is None and cart is not None:
-        key = f"cart:{cart.public_id}"
-    if key:
-        existing = idempotency_claim(channel=data.channel, key=key, fingerprint=data.fingerprint())
-        if existing is not None:
-            return PlacementResult(existing, created=False)
+    """Place an order exactly once per external id, Idempotency-Key or cart.
+
+    Every key the request carries is claimed (external id first, then the
+    header's key, always in that order so two requests cannot wait on each
+    other), and all are bound to the order made.
+    """
+    if cart is not None:
+        keys = [(f"cart:{cart.public_id}", "cart")]
+    else:
+        keys = [(f"external:{data.external_id}", "external_id")] if data.external_id else []
+        if idempotency_key:
+            keys.append((f"key:{idempotency_key}", "Idempotency-Key"))
+    claimed: list[str] = []
     try:
-        order = _place(data, key=key, cart=cart)
+        for key, field_name in keys:
+            existing = idempotency_claim(
+                channel=data.channel, key=key, fingerprint=data.fingerprint(), field=field_name
+            )
+            if existing is not None:
+                for own in claimed:
+                    idempotency_release(channel=data.channel, key=own)
+                return PlacementResult(existing, created=False)
+            claimed.append(key)
+        order = _place(data, keys=claimed, cart=cart)
     except BaseException:
-        if key:
-            idempotency_release(channel=data.channel, key=key)
+        for own in claimed:
+            idempotency_release(channel=data.channel, key=own)
         raise
     return PlacementResult(order, created=True)
 
@@ -366,19 +380,20 @@ def _special_code(data: OrderInput, is_vip: bool) -> str | None:
     return f"{prefix}-{secrets.token_hex(5).upper()}" if prefix else None
 
 
-def _place(data: OrderInput, *, key: str | None, cart: Cart | None) -> Order:
+def _place(data: OrderInput, *, keys: list[str], cart: Cart | None) -> Order:
     plan = _validate_and_price(data)
     _check_payment(data, plan.priced.grand_total)
     reference = f"placing:{uuid.uuid4().hex}"
     holds = _hold_stock(data, plan, reference, cart)
     hold_ids = [r.pk for r in holds]
     try:
-        auth = _authorize(data, plan.priced.grand_total, key or reference)
+        # A fresh key per attempt: a retry with another card must not get a cached decline.
+        auth = _authorize(data, plan.priced.grand_total, reference)
     except BaseException:
         _give_back(hold_ids, cart, reference)
         raise
     try:
-        return _record(data, plan, holds, auth, key=key, cart=cart)
+        return _record(data, plan, holds, auth, keys=keys, cart=cart)
     except BaseException:
         if auth is not None:
             authorization_void(gateway=data.payment.gateway, reference=auth.reference)  # type: ignore[union-attr]
@@ -403,7 +418,7 @@ def _record(
     holds: list[Reservation],
     auth: Authorization | None,
     *,
-    key: str | None,
+    keys: list[str],
     cart: Cart | None,
 ) -> Order:
     channel = data.channel
@@ -497,8 +512,7 @@ def _record(
         data={"warehouse_id": warehouse_id, "grand_total": str(priced.grand_total)},
     ).save()
     emit("order.placed", {"order_id": order.pk}, aggregate=f"order:{order.pk}")
-    if key:
-        idempotency_bind(channel=channel, key=key, order=order)
+    idempotency_bind(channel=channel, keys=keys, order=order)
     if cart is not None:
         Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.CHECKED_OUT, order=order, updated_at=now)
     return order

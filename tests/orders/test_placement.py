@@ -190,3 +190,17 @@ def test_other_channels_order_is_not_found(api, sku, db):
     assert other.post(f"/api/v1/orders/{order_id}/cancel/", {}, format="json").status_code == 404
     assert other.get("/api/v1/orders/").json()["count"] == 0
     assert Order.objects.get(pk=order_id).status == "allocated"
+
+
+def test_external_id_and_idempotency_key_together(api, sku):
+    payload = order_payload(sku.code, 1, external_id="SHOP-77")
+    first = api.post("/api/v1/orders/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-a")
+    assert first.status_code == 201
+    # Same order sent again under another key: it is the same channel order.
+    again = api.post("/api/v1/orders/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-b")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    # A different order reusing the external id is refused, naming the field.
+    other = api.post("/api/v1/orders/", order_payload(sku.code, 4, external_id="SHOP-77"), format="json")
+    assert other.status_code == 409
+    assert other.json()["error"]["fields"] == {"external_id": ["already used for a different request"]}
+    assert Order.objects.count() == 1
