@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class InventoryConfig(AppConfig):
     name = "inventory"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers reconcile checks

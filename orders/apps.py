@@ -5,5 +5,5 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        # Registers the outbox handlers (e-mails, payment void retries).
-        from . import notifications, services  # noqa: F401
+        # Registers outbox handlers (e-mails, payment void retries) and reconcile checks.
+        from . import checks, notifications, services  # noqa: F401
