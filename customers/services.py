@@ -24,13 +24,13 @@ def customer_for_order(
     """
     email = normalize_email(email)
     given = {"first_name": first_name, "last_name": last_name, "phone": phone}
-    customer = Customer.objects.filter(channel=channel, email=email).first()
+    customer = Customer.objects.filter(channel=channel, email__iexact=email).first()
     if customer is None:
         try:
             with transaction.atomic():
                 return Customer.objects.create(channel=channel, email=email, **given)
         except IntegrityError:  # a concurrent order created it first
-            customer = Customer.objects.get(channel=channel, email=email)
+            customer = Customer.objects.get(channel=channel, email__iexact=email)
     blanks = [f for f, v in given.items() if v and not getattr(customer, f)]
     if blanks:
         for f in blanks:
@@ -44,7 +44,7 @@ def customer_create(
     *, channel: Channel | None, email: str, addresses: list[dict] | None = None, **profile: object
 ) -> Customer:
     email = normalize_email(email)
-    if Customer.objects.filter(channel=channel, email=email).exists():
+    if Customer.objects.filter(channel=channel, email__iexact=email).exists():
         raise Conflict(
             f"A customer with e-mail {email} already exists.",
             fields={"email": ["already exists"]},

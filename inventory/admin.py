@@ -1,0 +1,202 @@
+"""Catalogue and warehouses are configuration; stock is not.
+
+Stock levels, the movement ledger and reservations change only through
+inventory.services (which lock, check and write the ledger together), so
+their admins are read-only views.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, F, QuerySet
+from django.http import HttpRequest
+
+from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, admin_changelist_link
+
+from .models import SKU, Product, Reservation, StockLevel, StockMovement, Warehouse
+from .selectors import sku_availability
+
+
+class SKUInline(admin.TabularInline):
+    model = SKU
+    fields = [
+        "code",
+        "barcode",
+        "name",
+        "weight_grams",
+        "length_mm",
+        "width_mm",
+        "height_mm",
+        "unit_cost",
+        "cost_currency",
+        "is_active",
+    ]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "brand", "sku_count", "is_active", "created_at"]
+    list_filter = ["is_active", "category", "brand"]
+    search_fields = ["name", "category", "brand"]
+    readonly_fields = ["created_at"]
+    inlines = [SKUInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        return super().get_queryset(request).annotate(sku_total=Count("skus"))
+
+    @admin.display(description="SKUs", ordering="sku_total")
+    def sku_count(self, product: Product) -> int:
+        return product.sku_total
+
+
+class StockLevelInline(ReadOnlyTabularInline):
+    model = StockLevel
+    fields = ["warehouse", "on_hand", "allocated", "soft_reserved", "available", "updated_at"]
+    readonly_fields = ["available"]
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
+        return super().get_queryset(request).select_related("warehouse")
+
+    @admin.display(description="Available")
+    def available(self, level: StockLevel) -> int:
+        return level.available
+
+
+@admin.register(SKU)
+class SKUAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "product", "barcode", "total_on_hand", "total_available", "is_active"]
+    list_filter = ["is_active", "product__category"]
+    list_select_related = ["product"]
+    search_fields = ["code", "barcode", "name", "product__name"]
+    autocomplete_fields = ["product"]
+    readonly_fields = ["stock_links", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["product", "code", "barcode", "name", "is_active"]}),
+        ("Dimensions", {"fields": ["weight_grams", ("length_mm", "width_mm", "height_mm")]}),
+        ("Cost", {"fields": [("unit_cost", "cost_currency")]}),
+        ("Stock", {"fields": ["stock_links", "created_at"]}),
+    ]
+    inlines = [StockLevelInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SKU]:
+        return sku_availability(super().get_queryset(request))
+
+    @admin.display(description="On hand", ordering="total_on_hand")
+    def total_on_hand(self, sku: SKU) -> int:
+        return sku.total_on_hand
+
+    @admin.display(description="Available", ordering="total_available")
+    def total_available(self, sku: SKU) -> int:
+        return sku.total_available
+
+    @admin.display(description="Ledger")
+    def stock_links(self, sku: SKU) -> str:
+        if sku.pk is None:
+            return "-"
+        return admin_changelist_link(StockMovement, "Stock movements of this SKU", sku__id__exact=sku.pk)
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "city", "country", "ships", "allows_pickup", "is_active"]
+    list_filter = ["kind", "ships", "allows_pickup", "is_active", "country"]
+    search_fields = ["code", "name", "city", "postal_code"]
+    readonly_fields = ["stock_link", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "kind", "is_active"]}),
+        (
+            "Location",
+            {"fields": ["line1", ("city", "region", "postal_code"), "country", ("latitude", "longitude")]},
+        ),
+        ("Services", {"fields": ["ships", "allows_pickup"]}),
+        ("Stock", {"fields": ["stock_link", "created_at"]}),
+    ]
+
+    @admin.display(description="Stock")
+    def stock_link(self, warehouse: Warehouse) -> str:
+        if warehouse.pk is None:
+            return "-"
+        return admin_changelist_link(
+            StockLevel, "Stock levels in this warehouse", warehouse__id__exact=warehouse.pk
+        )
+
+
+class AvailabilityFilter(admin.SimpleListFilter):
+    title = "availability"
+    parameter_name = "availability"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("in", "Available"), ("out", "None available")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "in":
+            return queryset.filter(available_quantity__gt=0)
+        if self.value() == "out":
+            return queryset.filter(available_quantity__lte=0)
+        return queryset
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["sku", "warehouse", "on_hand", "allocated", "soft_reserved", "available", "updated_at"]
+    list_filter = ["warehouse", AvailabilityFilter]
+    list_select_related = ["sku", "warehouse"]
+    search_fields = ["sku__code", "sku__barcode"]
+    readonly_fields = ["available"]
+    fields = ["sku", "warehouse", "on_hand", "allocated", "soft_reserved", "available", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(available_quantity=F("on_hand") - F("allocated") - F("soft_reserved"))
+        )
+
+    @admin.display(description="Available", ordering="available_quantity")
+    def available(self, level: StockLevel) -> int:
+        return level.available
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The ledger is append-only (a database trigger refuses UPDATE and DELETE)."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "kind",
+        "sku",
+        "warehouse",
+        "on_hand_delta",
+        "allocated_delta",
+        "reserved_delta",
+        "reference",
+    ]
+    list_filter = ["kind", "warehouse"]
+    list_select_related = ["sku", "warehouse"]
+    search_fields = ["sku__code", "=reference"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # the ledger grows without bound
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "sku",
+        "warehouse",
+        "quantity",
+        "status",
+        "reference",
+        "expires_at",
+        "created_at",
+        "closed_at",
+    ]
+    list_filter = ["status", "warehouse"]
+    list_select_related = ["sku", "warehouse"]
+    search_fields = ["=reference", "sku__code"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False

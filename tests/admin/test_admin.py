@@ -1,0 +1,611 @@
+"""The Django admin: every model is registered and its pages render, records
+owned by services are read-only, actions go through the services, and the
+changelists' query counts do not grow with the number of rows."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
+from django.contrib.messages import constants as message_levels
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Address, Customer
+from customers.services import customer_create
+from inventory.barcodes import make_ean13
+from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
+from inventory.services import stock_receive
+from oms.actors import Actor
+from oms.models import Channel, ChannelToken, OutboxEvent, hash_token
+from orders.models import Order, OrderEvent, PriceListEntry, TaxRate
+from orders.payments import CardDetails
+from orders.services import (
+    CustomerInput,
+    LineInput,
+    OrderInput,
+    PaymentInput,
+    cart_create,
+    order_cancel,
+    order_place,
+)
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_APPS = ["oms", "customers", "inventory", "orders"]
+
+# Every model of the four apps, as "app_label.ModelName".
+ADMIN_MODELS = [
+    "oms.Channel",
+    "oms.ChannelToken",
+    "oms.OutboxEvent",
+    "customers.Customer",
+    "customers.Address",
+    "inventory.Product",
+    "inventory.SKU",
+    "inventory.Warehouse",
+    "inventory.StockLevel",
+    "inventory.StockMovement",
+    "inventory.Reservation",
+    "orders.PriceListEntry",
+    "orders.TaxRate",
+    "orders.Cart",
+    "orders.CartLine",
+    "orders.Order",
+    "orders.OrderLine",
+    "orders.OrderEvent",
+    "orders.Payment",
+    "orders.PaymentTransaction",
+    "orders.IdempotencyKey",
+]
+
+# Written only by services: the admin shows them and nothing more.
+READ_ONLY_MODELS = [
+    "oms.OutboxEvent",
+    "inventory.StockLevel",
+    "inventory.StockMovement",
+    "inventory.Reservation",
+    "orders.Cart",
+    "orders.CartLine",
+    "orders.Order",
+    "orders.OrderLine",
+    "orders.OrderEvent",
+    "orders.Payment",
+    "orders.PaymentTransaction",
+    "orders.IdempotencyKey",
+]
+
+EDITABLE_MODELS = [
+    "oms.Channel",
+    "customers.Customer",
+    "customers.Address",
+    "inventory.Product",
+    "inventory.SKU",
+    "inventory.Warehouse",
+    "orders.PriceListEntry",
+    "orders.TaxRate",
+]
+
+_serial = count(1)
+
+
+# --- Fixtures (built through the services) ---------------------------------------
+
+
+@dataclass
+class _AdminCatalog:
+    channel: Channel
+    sku: SKU
+    warehouse: Warehouse
+
+
+def _admin_make_sku(product: Product, code: str) -> SKU:
+    return SKU.objects.create(
+        product=product,
+        code=code,
+        barcode=make_ean13("299", next(_serial)),
+        name=f"Trail shoe {code}",
+        weight_grams=900,
+        length_mm=330,
+        width_mm=210,
+        height_mm=120,
+        unit_cost=Decimal("20.00"),
+        cost_currency="USD",
+    )
+
+
+def _admin_make_catalog() -> _AdminCatalog:
+    channel = Channel.objects.create(
+        code="ADMWEB",
+        name="Admin test web store",
+        kind=Channel.Kind.WEB,
+        currency="USD",
+        shipping_flat_rate=Decimal("5.00"),
+    )
+    product = Product.objects.create(name="Trail shoe", category="shoes", brand="Acme")
+    sku = _admin_make_sku(product, "ADM-SHOE-42")
+    warehouse = Warehouse.objects.create(
+        code="ADM-DC1",
+        name="Reno DC",
+        kind=Warehouse.Kind.DC,
+        city="Reno",
+        region="NV",
+        country="US",
+        latitude=Decimal("39.529600"),
+        longitude=Decimal("-119.813800"),
+    )
+    PriceListEntry.objects.create(channel=channel, sku=sku, unit_price=Decimal("50.00"))
+    stock_receive(warehouse_id=warehouse.pk, sku_id=sku.pk, quantity=500, reference="po:admin-1")
+    return _AdminCatalog(channel=channel, sku=sku, warehouse=warehouse)
+
+
+def _admin_place(
+    catalog: _AdminCatalog,
+    *,
+    email: str,
+    quantity: int = 1,
+    sku: SKU | None = None,
+    idempotency_key: str | None = None,
+    is_vip: bool = False,
+) -> Order:
+    data = OrderInput(
+        channel=catalog.channel,
+        actor=Actor.system(),
+        currency="USD",
+        customer=CustomerInput(email=email, first_name="Ada", last_name="Lovelace"),
+        shipping_address={
+            "name": "Ada Lovelace",
+            "line1": "1 Main Street",
+            "city": "Reno",
+            "region": "NV",
+            "postal_code": "89501",
+            "country": "US",
+        },
+        lines=[LineInput(sku=(sku or catalog.sku).code, quantity=quantity)],
+        payment=PaymentInput(
+            gateway="test",
+            card=CardDetails(number="4242424242424242", exp_month=12, exp_year=2035, cvc="123"),
+        ),
+        is_vip=is_vip,
+    )
+    return order_place(data=data, idempotency_key=idempotency_key).order
+
+
+def _admin_grow(catalog: _AdminCatalog) -> None:
+    """Add a row to every table the admin lists."""
+    n = next(_serial)
+    other_channel = Channel.objects.create(
+        code=f"ADMPOS{n}", name=f"Store till {n}", kind=Channel.Kind.STORE, currency="EUR"
+    )
+    ChannelToken.issue(channel=other_channel, name=f"till {n}")
+    ChannelToken.issue(channel=catalog.channel, name=f"key {n}")
+    product = Product.objects.create(name=f"Product {n}", category="shoes", brand=f"Brand {n}")
+    sku = _admin_make_sku(product, f"ADM-GROW-{n}")
+    PriceListEntry.objects.create(channel=catalog.channel, sku=sku, unit_price=Decimal("12.50"))
+    warehouse = Warehouse.objects.create(
+        code=f"ADM-ST{n}",
+        name=f"Store {n}",
+        kind=Warehouse.Kind.STORE,
+        city="Sparks",
+        country="US",
+        latitude=Decimal("39.534900"),
+        longitude=Decimal("-119.752700"),
+        allows_pickup=True,
+    )
+    stock_receive(warehouse_id=warehouse.pk, sku_id=sku.pk, quantity=5, reference=f"po:grow-{n}")
+    TaxRate.objects.create(country="US", region=f"R{n}", rate=Decimal("0.05"), name=f"State tax {n}")
+    customer_create(
+        channel=catalog.channel,
+        email=f"grow{n}@example.com",
+        tags=[f"tag{n}"],
+        addresses=[{"name": f"Grow {n}", "line1": "2 Side St", "city": "Reno", "country": "US"}],
+    )
+    cart_create(
+        channel=catalog.channel, email=f"cart{n}@example.com", ship_country="US", lines=[(sku.code, 1)]
+    )
+    _admin_place(
+        catalog, email=f"buyer{n}@example.com", sku=sku, idempotency_key=f"grow-{n}", is_vip=n % 2 == 0
+    )
+
+
+@pytest.fixture
+def _admin_catalog() -> _AdminCatalog:
+    return _admin_make_catalog()
+
+
+@pytest.fixture
+def _admin_world(_admin_catalog: _AdminCatalog) -> _AdminCatalog:
+    """At least one row in every admin-listed table."""
+    _admin_grow(_admin_catalog)
+    OutboxEvent.objects.create(
+        topic="test.failed",
+        payload={"n": 1},
+        available_at=timezone.now(),
+        attempts=12,
+        failed_at=timezone.now(),
+        last_error="boom",
+    )
+    return _admin_catalog
+
+
+def _model(label: str):
+    return apps.get_model(label)
+
+
+def _changelist_url(label: str) -> str:
+    opts = _model(label)._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+
+def _url(label: str, view: str, *args: object) -> str:
+    opts = _model(label)._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+def _messages(response) -> list[tuple[int, str]]:
+    return [(m.level, str(m)) for m in response.context["messages"]]
+
+
+def _count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+# --- Registration and pages ---------------------------------------------------------
+
+
+def test_every_model_is_registered():
+    models = [m for label in ADMIN_APPS for m in apps.get_app_config(label).get_models()]
+    missing = [m._meta.label for m in models if m not in admin.site._registry]
+    assert missing == [], "every model of these apps needs an admin (and a row in ADMIN_MODELS)"
+    assert set(ADMIN_MODELS) <= {m._meta.label for m in models}
+
+
+@pytest.mark.parametrize("label", ADMIN_MODELS)
+def test_changelist_and_change_page_render(admin_client, _admin_world, label):
+    model = _model(label)
+    assert admin_client.get(_changelist_url(label)).status_code == 200
+    for term in ("1", "00000001", "shoe", str(timezone.now().year)):
+        assert admin_client.get(_changelist_url(label), {"q": term}).status_code == 200
+
+    obj = model.objects.order_by("pk").first()
+    assert obj is not None, f"the fixture made no {label}"
+    response = admin_client.get(_url(label, "change", obj.pk))
+    assert response.status_code == 200
+    if label in EDITABLE_MODELS:
+        assert admin_client.get(_url(label, "add")).status_code == 200
+
+
+@pytest.mark.parametrize("label", READ_ONLY_MODELS)
+def test_service_owned_records_are_read_only(admin_client, _admin_world, admin_user, rf, label):
+    model_admin = admin.site._registry[_model(label)]
+    request = rf.get("/")
+    request.user = admin_user
+    obj = _model(label).objects.order_by("pk").first()
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, obj)
+    assert not model_admin.has_delete_permission(request, obj)
+    assert "delete_selected" not in model_admin.get_actions(request)
+    response = admin_client.get(_url(label, "change", obj.pk))
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+
+
+def test_stock_movement_admin_refuses_add_change_and_delete(admin_client, _admin_catalog):
+    movement = StockMovement.objects.get()
+    before = (movement.kind, movement.on_hand_delta, movement.reference)
+
+    assert admin_client.get(_url("inventory.StockMovement", "add")).status_code == 403
+    response = admin_client.post(
+        _url("inventory.StockMovement", "change", movement.pk),
+        {"kind": "adjustment", "on_hand_delta": 1000, "reference": "tampered"},
+    )
+    assert response.status_code == 403
+    assert admin_client.get(_url("inventory.StockMovement", "delete", movement.pk)).status_code == 403
+    assert (
+        admin_client.post(_url("inventory.StockMovement", "delete", movement.pk), {"post": "yes"}).status_code
+        == 403
+    )
+
+    movement.refresh_from_db()
+    assert (movement.kind, movement.on_hand_delta, movement.reference) == before
+    # The view page still shows the whole row, timestamps included.
+    response = admin_client.get(_url("inventory.StockMovement", "change", movement.pk))
+    assert response.status_code == 200
+    assert b"po:admin-1" in response.content
+    assert b"Created at" in response.content
+
+
+# --- Orders ---------------------------------------------------------------------------
+
+
+def test_cancel_action_cancels_and_reports_the_ones_it_cannot(admin_client, admin_user, _admin_catalog):
+    allocated = _admin_place(_admin_catalog, email="ada@example.com", quantity=3)
+    already = _admin_place(_admin_catalog, email="grace@example.com", quantity=2)
+    order_cancel(order_id=already.pk, actor=Actor.system(), reason="customer changed their mind")
+    level = StockLevel.objects.get(sku=_admin_catalog.sku, warehouse=_admin_catalog.warehouse)
+    assert level.allocated == 3
+
+    response = admin_client.post(
+        _changelist_url("orders.Order"),
+        {"action": "cancel_orders", ACTION_CHECKBOX_NAME: [allocated.pk, already.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    allocated.refresh_from_db()
+    level.refresh_from_db()
+    assert allocated.status == Order.Status.CANCELLED
+    assert level.allocated == 0
+    assert level.on_hand == 500
+    event = allocated.events.get(kind="cancelled")
+    assert (event.actor_type, event.actor_user, event.message) == (
+        OrderEvent.Actor.STAFF,
+        admin_user,
+        "Cancelled by staff in admin",
+    )
+    assert allocated.payments.get().status == "voided"
+    sent = _messages(response)
+    errors = [text for level_, text in sent if level_ == message_levels.ERROR]
+    assert len(errors) == 1
+    assert already.number in errors[0]
+    assert "cancelled" in errors[0]
+    assert (message_levels.SUCCESS, "Cancelled 1 order(s).") in sent
+
+
+def test_cancel_action_needs_the_change_order_permission(client, django_user_model, _admin_catalog):
+    order = _admin_place(_admin_catalog, email="ada@example.com")
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client.force_login(viewer)
+    response = client.get(_changelist_url("orders.Order"))
+    assert response.status_code == 200
+    assert b"cancel_orders" not in response.content
+
+    client.post(
+        _changelist_url("orders.Order"), {"action": "cancel_orders", ACTION_CHECKBOX_NAME: [order.pk]}
+    )
+    order.refresh_from_db()
+    assert order.status == Order.Status.ALLOCATED
+
+
+def test_order_search_by_number_email_and_special_code(admin_client, _admin_catalog):
+    order = _admin_place(_admin_catalog, email="ada@example.com", is_vip=True)
+    _admin_place(_admin_catalog, email="grace@example.com")
+    for term in (order.number, str(order.pk), "ada@example", order.special_code.lower()):
+        response = admin_client.get(_changelist_url("orders.Order"), {"q": term})
+        assert [o.pk for o in response.context["cl"].result_list] == [order.pk], term
+
+
+def test_order_page_shows_lines_payment_and_history(admin_client, _admin_catalog):
+    order = _admin_place(_admin_catalog, email="ada@example.com", quantity=2)
+    response = admin_client.get(_url("orders.Order", "change", order.pk))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "ADM-SHOE-42" in content
+    assert "1 Main Street" in content
+    assert "placed" in content
+    assert "4242" in content
+    assert "4242424242424242" not in content
+
+
+def test_order_changelist_query_count_does_not_grow_with_orders(admin_client, _admin_catalog):
+    for i in range(3):
+        _admin_place(_admin_catalog, email=f"buyer{i}@example.com", is_vip=i == 0)
+    url = _changelist_url("orders.Order")
+    admin_client.get(url)  # warm up (session, caches)
+    with_3 = _count_queries(admin_client, url)
+
+    for i in range(3, 30):
+        _admin_place(_admin_catalog, email=f"buyer{i}@example.com", is_vip=i % 5 == 0)
+    assert Order.objects.count() == 30
+    with_30 = _count_queries(admin_client, url)
+    assert with_30 == with_3
+
+
+@pytest.mark.parametrize("label", ADMIN_MODELS)
+def test_changelist_query_count_does_not_grow_with_rows(admin_client, _admin_world, label):
+    url = _changelist_url(label)
+    admin_client.get(url)
+    before = _count_queries(admin_client, url)
+    rows = _model(label).objects.count()
+    for _ in range(3):
+        _admin_grow(_admin_world)
+    assert _model(label).objects.count() > rows
+    assert _count_queries(admin_client, url) == before
+
+
+# --- Channels and API keys -----------------------------------------------------------
+
+
+def test_issue_key_action_shows_the_raw_key_once_and_stores_only_its_hash(admin_client, _admin_catalog):
+    channel = _admin_catalog.channel
+    response = admin_client.post(
+        _changelist_url("oms.Channel"),
+        {"action": "issue_api_key", ACTION_CHECKBOX_NAME: [channel.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    [(level, text)] = _messages(response)
+    assert level == message_levels.SUCCESS
+    raw_key = re.search(r"oms_[A-Za-z0-9_-]{20,}", text).group(0)
+
+    token = ChannelToken.objects.get(channel=channel)
+    assert token.key_hash == hash_token(raw_key)
+    assert token.prefix == raw_key[:12]
+    assert raw_key not in (token.name, token.key_hash, token.prefix)
+
+    # Never again: not on the next page, the channel's page or the key's page.
+    for url in (
+        _changelist_url("oms.Channel"),
+        _url("oms.Channel", "change", channel.pk),
+        _url("oms.ChannelToken", "change", token.pk),
+        _changelist_url("oms.ChannelToken"),
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        assert raw_key.encode() not in response.content
+
+
+def test_api_keys_cannot_be_added_through_a_form(admin_client, _admin_catalog):
+    assert admin_client.get(_url("oms.ChannelToken", "add")).status_code == 403
+
+
+def test_revoke_action_revokes_active_keys(admin_client, _admin_catalog):
+    token, _raw = ChannelToken.issue(channel=_admin_catalog.channel, name="pos")
+    admin_client.post(
+        _changelist_url("oms.ChannelToken"), {"action": "revoke_keys", ACTION_CHECKBOX_NAME: [token.pk]}
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_channel_code_and_currency_are_fixed_once_created(admin_client, _admin_catalog):
+    response = admin_client.get(_url("oms.Channel", "change", _admin_catalog.channel.pk))
+    form = response.context["adminform"].form
+    assert "code" not in form.fields
+    assert "currency" not in form.fields
+    assert "name" in form.fields
+
+
+# --- Outbox ----------------------------------------------------------------------------
+
+
+def test_dispatch_action_delivers_due_events(admin_client, _admin_catalog, mailoutbox):
+    order = _admin_place(_admin_catalog, email="ada@example.com")
+    event = OutboxEvent.objects.get(topic="order.placed")
+    response = admin_client.post(
+        _changelist_url("oms.OutboxEvent"),
+        {"action": "dispatch_due_events", ACTION_CHECKBOX_NAME: [event.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    assert [m.to for m in mailoutbox] == [[order.email]]
+    assert any("Delivered 1 event(s)" in text for _level, text in _messages(response))
+
+
+def test_retry_action_requeues_failed_events(admin_client, _admin_catalog):
+    long_ago = timezone.now() - timedelta(days=1)
+    failed = OutboxEvent.objects.create(
+        topic="test.nothing", available_at=long_ago, attempts=12, failed_at=long_ago, last_error="boom"
+    )
+    done = OutboxEvent.objects.create(topic="test.nothing", available_at=long_ago, dispatched_at=long_ago)
+    admin_client.post(
+        _changelist_url("oms.OutboxEvent"),
+        {"action": "retry_failed_events", ACTION_CHECKBOX_NAME: [failed.pk, done.pk]},
+    )
+    failed.refresh_from_db()
+    done.refresh_from_db()
+    assert failed.failed_at is None
+    assert failed.available_at > long_ago
+    assert done.dispatched_at == long_ago
+
+
+# --- Customers and catalogue ---------------------------------------------------------------
+
+
+def _customer_post(channel: Channel, email: str, **extra: object) -> dict:
+    return {
+        "channel": channel.pk,
+        "external_id": "",
+        "email": email,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "phone": "",
+        "company": "",
+        "tags": "vip-candidate, newsletter",
+        "notes": "",
+        "addresses-TOTAL_FORMS": "1",
+        "addresses-INITIAL_FORMS": "0",
+        "addresses-MIN_NUM_FORMS": "0",
+        "addresses-MAX_NUM_FORMS": "1000",
+        "addresses-0-name": "Ada Lovelace",
+        "addresses-0-line1": "1 Main Street",
+        "addresses-0-city": "Reno",
+        "addresses-0-country": "US",
+        **extra,
+    }
+
+
+def test_customer_added_in_admin_goes_through_the_service(admin_client, _admin_catalog):
+    response = admin_client.post(
+        _url("customers.Customer", "add"), _customer_post(_admin_catalog.channel, " Ada@Example.COM ")
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    customer = Customer.objects.get()
+    assert customer.email == "ada@example.com"
+    assert customer.tags == ["vip-candidate", "newsletter"]
+    assert Address.objects.get().customer == customer
+
+    # Order intake finds the same customer by its normalized e-mail.
+    order = _admin_place(_admin_catalog, email="ADA@example.com")
+    assert order.customer == customer
+
+    duplicate = admin_client.post(
+        _url("customers.Customer", "add"), _customer_post(_admin_catalog.channel, "ada@EXAMPLE.com")
+    )
+    assert duplicate.status_code == 200
+    assert "email" in duplicate.context["adminform"].form.errors
+    assert Customer.objects.count() == 1
+
+
+def test_customer_edit_and_filters(admin_client, _admin_catalog):
+    customer = customer_create(channel=_admin_catalog.channel, email="ada@example.com", tags=["wholesale"])
+    response = admin_client.post(
+        _url("customers.Customer", "change", customer.pk),
+        _customer_post(
+            _admin_catalog.channel, "Ada.L@Example.com", is_vip="on", **{"addresses-TOTAL_FORMS": "0"}
+        ),
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.email, customer.is_vip) == ("ada.l@example.com", True)
+
+    url = _changelist_url("customers.Customer")
+    assert admin_client.get(url, {"tag": "newsletter"}).context["cl"].result_count == 1
+    assert admin_client.get(url, {"tag": "wholesale"}).context["cl"].result_count == 0
+    assert admin_client.get(url, {"is_vip__exact": "1"}).context["cl"].result_count == 1
+    assert admin_client.get(url, {"q": "Lovelace"}).context["cl"].result_count == 1
+
+
+def test_sku_list_shows_stock_totals(admin_client, _admin_catalog):
+    _admin_place(_admin_catalog, email="ada@example.com", quantity=4)
+    response = admin_client.get(_changelist_url("inventory.SKU"), {"q": "ADM-SHOE"})
+    [sku] = response.context["cl"].result_list
+    assert (sku.total_on_hand, sku.total_available) == (500, 496)
+
+
+def test_stock_level_list_shows_available_and_filters(admin_client, _admin_catalog):
+    _admin_place(_admin_catalog, email="ada@example.com", quantity=7)
+    url = _changelist_url("inventory.StockLevel")
+    response = admin_client.get(url, {"warehouse__id__exact": _admin_catalog.warehouse.pk})
+    [level] = response.context["cl"].result_list
+    assert level.available == 493
+    assert admin_client.get(url, {"availability": "out"}).context["cl"].result_count == 0
+    assert admin_client.get(url, {"q": "ADM-SHOE-42"}).context["cl"].result_count == 1
+
+
+def test_related_list_links_are_allowed_lookups(admin_client, _admin_catalog):
+    order = _admin_place(_admin_catalog, email="ada@example.com")
+    for label, params in (
+        ("orders.Order", {"customer__id__exact": order.customer_id}),
+        ("inventory.StockMovement", {"sku__id__exact": _admin_catalog.sku.pk}),
+        ("inventory.StockLevel", {"warehouse__id__exact": _admin_catalog.warehouse.pk}),
+    ):
+        response = admin_client.get(_changelist_url(label), params)
+        assert response.status_code == 200
+        assert response.context["cl"].result_count >= 1
