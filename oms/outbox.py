@@ -120,6 +120,12 @@ def deliver(event: OutboxEvent) -> bool:
     return not errors
 
 
+def dispatch_batch(limit: int = 100) -> tuple[int, int]:
+    """Claim up to `limit` due events and deliver them: (claimed, fully delivered)."""
+    events = _claim(limit)
+    return len(events), sum(1 for event in events if deliver(event))
+
+
 def dispatch_pending(limit: int = 100) -> int:
     """Deliver up to `limit` due events; returns how many were fully delivered."""
-    return sum(1 for event in _claim(limit) if deliver(event))
+    return dispatch_batch(limit)[1]

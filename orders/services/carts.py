@@ -36,10 +36,11 @@ def _ttl(cart: Cart) -> timedelta:
 
 
 def _ensure_open(cart: Cart, now: datetime) -> None:
+    # Expired is expired whether or not the expiry task has got to it yet.
+    if cart.status == Cart.Status.ABANDONED or (cart.status == Cart.Status.OPEN and cart.expires_at <= now):
+        raise Gone("The cart has expired and its stock was released; start a new cart.", code="cart_expired")
     if cart.status != Cart.Status.OPEN:
         raise Conflict(f"The cart is {cart.get_status_display().lower()}.", code="cart_closed")
-    if cart.expires_at <= now:
-        raise Gone("The cart has expired and its stock was released; start a new cart.", code="cart_expired")
 
 
 def _cart_holds(cart: Cart) -> list[Reservation]:
