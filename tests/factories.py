@@ -9,7 +9,7 @@ from decimal import Decimal
 import factory
 
 from inventory.barcodes import make_ean13
-from inventory.models import SKU, Product, Warehouse
+from inventory.models import SKU, Product, StockLevel, Warehouse
 from inventory.services import stock_receive
 from oms.models import Channel, ChannelToken
 from orders.models import PriceListEntry, TaxRate
@@ -111,3 +111,18 @@ def order_payload(sku_code: str, quantity: int = 1, **overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+def stock_level(sku: SKU, warehouse: Warehouse) -> StockLevel:
+    return StockLevel.objects.get(sku=sku, warehouse=warehouse)
+
+
+def create_cart(api, *lines: tuple[str, int], email: str = "ada@example.com") -> dict:
+    """Create a cart over the API; returns its JSON."""
+    response = api.post(
+        "/api/v1/carts/",
+        {"email": email, "ship_country": "US", "lines": [{"sku": s, "quantity": q} for s, q in lines]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()

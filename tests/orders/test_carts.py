@@ -9,26 +9,16 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from inventory.models import Reservation, StockLevel
+from inventory.models import Reservation
 from inventory.selectors import ledger_mismatches
 from orders.models import Cart, CartLine, Order
-from tests.factories import DECLINED, VISA, channel_with_key, order_payload
+from tests.factories import DECLINED, VISA, channel_with_key, create_cart, order_payload, stock_level
 
 pytestmark = pytest.mark.django_db
 
 
-def level(sku, warehouse) -> StockLevel:
-    return StockLevel.objects.get(sku=sku, warehouse=warehouse)
-
-
 def new_cart(api, *lines: tuple[str, int], email: str = "ada@example.com") -> dict:
-    response = api.post(
-        "/api/v1/carts/",
-        {"email": email, "ship_country": "US", "lines": [{"sku": s, "quantity": q} for s, q in lines]},
-        format="json",
-    )
-    assert response.status_code == 201, response.json()
-    return response.json()
+    return create_cart(api, *lines, email=email)
 
 
 def checkout_payload(card: dict = VISA) -> dict:
@@ -56,7 +46,7 @@ def test_cart_lines_hold_stock_until_the_cart_expires(api, channel, sku, warehou
     assert [(ln["sku"], ln["quantity"], ln["reserved"], ln["warehouse"]) for ln in body["lines"]] == [
         (sku.code, 3, True, warehouse.code)
     ]
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.on_hand, stock.allocated, stock.soft_reserved, stock.available) == (100, 0, 3, 97)
 
     cart = Cart.objects.get(public_id=body["id"])
@@ -83,7 +73,7 @@ def test_adding_to_an_existing_line_increments_it(api, sku, warehouse):
 
     assert response.status_code == 200, response.json()
     assert [(ln["sku"], ln["quantity"]) for ln in response.json()["lines"]] == [(sku.code, 5)]
-    assert level(sku, warehouse).soft_reserved == 5
+    assert stock_level(sku, warehouse).soft_reserved == 5
     cart = Cart.objects.get(public_id=cart_id)
     assert [r.quantity for r in active_holds(cart)] == [5]
     # The old hold was given up in the same step, not left behind.
@@ -100,7 +90,7 @@ def test_adding_a_new_sku_adds_a_line(api, channel, sku, warehouse):
     assert response.status_code == 200, response.json()
     assert {ln["sku"]: ln["quantity"] for ln in response.json()["lines"]} == {sku.code: 1, other.code: 4}
     assert response.json()["subtotal"] == "20.00"
-    assert level(other, warehouse).available == 1
+    assert stock_level(other, warehouse).available == 1
 
 
 def test_put_sets_the_quantity(api, sku, warehouse):
@@ -108,11 +98,11 @@ def test_put_sets_the_quantity(api, sku, warehouse):
     up = api.put(f"/api/v1/carts/{cart_id}/lines/{sku.code}/", {"quantity": 7}, format="json")
     assert up.status_code == 200, up.json()
     assert up.json()["lines"][0]["quantity"] == 7
-    assert level(sku, warehouse).soft_reserved == 7
+    assert stock_level(sku, warehouse).soft_reserved == 7
 
     down = api.put(f"/api/v1/carts/{cart_id}/lines/{sku.code}/", {"quantity": 2}, format="json")
     assert down.json()["lines"][0]["quantity"] == 2
-    assert level(sku, warehouse).soft_reserved == 2
+    assert stock_level(sku, warehouse).soft_reserved == 2
     assert [r.quantity for r in active_holds(Cart.objects.get(public_id=cart_id))] == [2]
     assert ledger_mismatches([sku.pk]) == []
 
@@ -129,7 +119,7 @@ def test_removing_a_line_releases_its_hold(api, sku, warehouse, method):
     assert not CartLine.objects.exists()
     hold.refresh_from_db()
     assert hold.status == "released"
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.soft_reserved, stock.available) == (0, 100)
     assert ledger_mismatches([sku.pk]) == []
     # Nothing left to remove.
@@ -148,7 +138,7 @@ def test_unknown_sku_is_a_field_error(api, sku, warehouse):
     assert on_add.status_code == 400
     assert on_add.json()["error"]["code"] == "unknown_sku"
     assert list(on_add.json()["error"]["fields"]) == ["sku"]
-    assert level(sku, warehouse).soft_reserved == 1
+    assert stock_level(sku, warehouse).soft_reserved == 1
 
 
 def test_more_than_the_stock_is_refused_on_create(api, sku, warehouse):
@@ -159,7 +149,7 @@ def test_more_than_the_stock_is_refused_on_create(api, sku, warehouse):
     assert list(error["fields"]) == ["lines[0].quantity"]
     assert not Cart.objects.exists()
     assert not Reservation.objects.exists()
-    assert level(sku, warehouse).soft_reserved == 0
+    assert stock_level(sku, warehouse).soft_reserved == 0
 
 
 def test_more_than_the_stock_is_refused_on_add_and_nothing_changes(api, sku, warehouse):
@@ -180,7 +170,7 @@ def test_more_than_the_stock_is_refused_on_add_and_nothing_changes(api, sku, war
     assert active_holds(cart) == [hold]
     refreshed = Cart.objects.get(pk=cart.pk)
     assert refreshed.expires_at == cart.expires_at
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.soft_reserved, stock.allocated) == (3, 0)
     assert ledger_mismatches([sku.pk]) == []
 
@@ -198,7 +188,7 @@ def test_expired_cart_is_gone_for_add_and_checkout(api, sku, warehouse):
 
     assert not Order.objects.exists()
     assert CartLine.objects.get().quantity == 2
-    assert level(sku, warehouse).allocated == 0
+    assert stock_level(sku, warehouse).allocated == 0
 
 
 def test_another_channels_cart_is_not_found(api, sku, warehouse):
@@ -216,7 +206,7 @@ def test_another_channels_cart_is_not_found(api, sku, warehouse):
 
     assert CartLine.objects.get().quantity == 2
     assert not Order.objects.exists()
-    assert level(sku, warehouse).soft_reserved == 2
+    assert stock_level(sku, warehouse).soft_reserved == 2
 
 
 def test_staff_cannot_create_a_cart(staff_api, sku):
@@ -238,7 +228,7 @@ def test_checkout_turns_the_holds_into_an_allocation(api, sku, warehouse):
         (sku.code, 3, 3)
     ]
     assert body["grand_total"] == "35.00"
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.on_hand, stock.allocated, stock.soft_reserved) == (100, 3, 0)
     assert not Reservation.objects.filter(status="active").exists()
 
@@ -260,7 +250,7 @@ def test_checkout_twice_returns_the_same_order(api, sku, warehouse):
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Order.objects.count() == 1
-    assert level(sku, warehouse).allocated == 3
+    assert stock_level(sku, warehouse).allocated == 3
 
 
 def test_a_checked_out_cart_cannot_change(api, sku, warehouse):
@@ -269,7 +259,7 @@ def test_a_checked_out_cart_cannot_change(api, sku, warehouse):
     response = api.post(f"/api/v1/carts/{cart_id}/lines/", {"sku": sku.code, "quantity": 1}, format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "cart_closed"
-    assert level(sku, warehouse).allocated == 3
+    assert stock_level(sku, warehouse).allocated == 3
 
 
 def test_declined_checkout_keeps_the_cart_and_its_stock(api, sku, warehouse):
@@ -281,7 +271,7 @@ def test_declined_checkout_keeps_the_cart_and_its_stock(api, sku, warehouse):
     assert not Order.objects.exists()
     cart = Cart.objects.get(public_id=cart_id)
     assert cart.status == "open"
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.soft_reserved, stock.allocated) == (3, 0)
     (line,) = cart.lines.select_related("reservation")
     assert (line.reservation.status, line.reservation.quantity) == ("active", 3)
@@ -294,7 +284,7 @@ def test_declined_checkout_keeps_the_cart_and_its_stock(api, sku, warehouse):
     good = api.post(f"/api/v1/carts/{cart_id}/checkout/", checkout_payload(), format="json")
     assert good.status_code == 201, good.json()
     assert good.json()["source"] == "cart"
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.soft_reserved, stock.allocated) == (0, 3)
     assert Cart.objects.get(pk=cart.pk).status == "checked_out"
     assert ledger_mismatches([sku.pk]) == []

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.models import StockLevel
 from oms.models import OutboxEvent
 from orders.models import Order, OrderEvent, Payment
 from tests.factories import (
@@ -14,14 +13,11 @@ from tests.factories import (
     WarehouseFactory,
     order_payload,
     sku_in_stock,
+    stock_level,
     tax_rate,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def level(sku, warehouse) -> StockLevel:
-    return StockLevel.objects.get(sku=sku, warehouse=warehouse)
 
 
 def test_places_an_order_with_prices_tax_and_allocation(api, channel, sku, warehouse):
@@ -42,7 +38,7 @@ def test_places_an_order_with_prices_tax_and_allocation(api, channel, sku, wareh
     assert body["payments"][0]["last4"] == "4242"
     assert body["events"][0]["kind"] == "placed"
     assert body["events"][0]["actor"] == f"channel:{channel.code}"
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.on_hand, stock.allocated, stock.soft_reserved) == (100, 3, 0)
     assert OutboxEvent.objects.filter(topic="order.placed").count() == 1
 
@@ -91,7 +87,7 @@ def test_failed_payment_rejects_order_and_releases_stock(api, sku, warehouse, ca
     else:
         assert error["code"] == "payment_unavailable"
     assert not Order.objects.exists()
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.allocated, stock.soft_reserved) == (0, 0)
 
 
@@ -103,7 +99,7 @@ def test_idempotency_key_replays_the_same_order(api, sku, warehouse):
     assert again["Idempotent-Replayed"] == "true"
     assert first.json()["id"] == again.json()["id"]
     assert Order.objects.count() == 1
-    assert level(sku, warehouse).allocated == 2
+    assert stock_level(sku, warehouse).allocated == 2
 
 
 def test_idempotency_key_reused_for_another_request_is_refused(api, sku):
@@ -138,7 +134,7 @@ def test_cancel_releases_stock_and_voids_payment(api, sku, warehouse):
     assert body["status"] == "cancelled"
     assert body["payments"][0]["status"] == "voided"
     assert body["lines"][0]["quantity_cancelled"] == 3
-    assert level(sku, warehouse).allocated == 0
+    assert stock_level(sku, warehouse).allocated == 0
     assert OrderEvent.objects.filter(order_id=order_id, kind="cancelled").exists()
     again = api.post(f"/api/v1/orders/{order_id}/cancel/", {}, format="json")
     assert again.status_code == 409

@@ -11,30 +11,20 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from inventory.models import Reservation, StockLevel
+from inventory.models import Reservation
 from inventory.selectors import ledger_mismatches
 from inventory.services import stock_reserve
 from oms.models import OutboxEvent
 from oms.outbox import dispatch_pending
 from orders.models import Cart
 from orders.tasks import expire_reservations_and_carts, send_abandoned_cart_digest
-from tests.factories import sku_in_stock
+from tests.factories import create_cart, sku_in_stock, stock_level
 
 pytestmark = pytest.mark.django_db
 
 
-def level(sku, warehouse) -> StockLevel:
-    return StockLevel.objects.get(sku=sku, warehouse=warehouse)
-
-
 def new_cart(api, *lines: tuple[str, int], email: str = "ada@example.com") -> Cart:
-    response = api.post(
-        "/api/v1/carts/",
-        {"email": email, "ship_country": "US", "lines": [{"sku": s, "quantity": q} for s, q in lines]},
-        format="json",
-    )
-    assert response.status_code == 201, response.json()
-    return Cart.objects.get(public_id=response.json()["id"])
+    return Cart.objects.get(public_id=create_cart(api, *lines, email=email)["id"])
 
 
 def expire(cart: Cart, ago: timedelta = timedelta(minutes=1)) -> None:
@@ -57,7 +47,7 @@ def test_expired_cart_is_abandoned_with_its_value_and_its_stock_released(api, sk
     cart = new_cart(api, (sku.code, 3), (sku2.code, 2))
     live = new_cart(api, (sku.code, 1))
     expire(cart)
-    assert (level(sku, warehouse).soft_reserved, level(sku2, warehouse).soft_reserved) == (4, 2)
+    assert (stock_level(sku, warehouse).soft_reserved, stock_level(sku2, warehouse).soft_reserved) == (4, 2)
 
     result = expire_reservations_and_carts()
 
@@ -67,8 +57,8 @@ def test_expired_cart_is_abandoned_with_its_value_and_its_stock_released(api, sk
     assert cart.abandoned_at is not None
     assert cart.abandoned_value == Decimal("45.00")  # 3 x 10.00 + 2 x 7.50
     assert not Reservation.objects.filter(cart_line__cart=cart, status="active").exists()
-    assert (level(sku, warehouse).soft_reserved, level(sku2, warehouse).soft_reserved) == (1, 0)
-    assert level(sku2, warehouse).available == 10
+    assert (stock_level(sku, warehouse).soft_reserved, stock_level(sku2, warehouse).soft_reserved) == (1, 0)
+    assert stock_level(sku2, warehouse).available == 10
     # A cart that has not expired keeps its hold.
     live.refresh_from_db()
     assert live.status == "open"
@@ -86,7 +76,7 @@ def test_running_the_expiry_twice_changes_nothing_more(api, sku, warehouse):
 
     assert expire_reservations_and_carts() == {"carts_abandoned": 0, "reservations_expired": 0}
     assert Cart.objects.get(pk=cart.pk).abandoned_at == abandoned_at
-    assert level(sku, warehouse).soft_reserved == 0
+    assert stock_level(sku, warehouse).soft_reserved == 0
     assert ledger_mismatches() == []
 
 
@@ -149,7 +139,7 @@ def test_stray_expired_reservation_is_released(sku, warehouse):
         expires_at=timezone.now() + timedelta(minutes=2),
         reference="placing:alive",
     )
-    assert level(sku, warehouse).soft_reserved == 5
+    assert stock_level(sku, warehouse).soft_reserved == 5
 
     result = expire_reservations_and_carts()
 
@@ -158,7 +148,7 @@ def test_stray_expired_reservation_is_released(sku, warehouse):
     alive.refresh_from_db()
     assert (dead.status, alive.status) == ("expired", "active")
     assert dead.closed_at is not None
-    stock = level(sku, warehouse)
+    stock = stock_level(sku, warehouse)
     assert (stock.soft_reserved, stock.available) == (1, 99)
     assert ledger_mismatches() == []
 
