@@ -7,7 +7,6 @@ PostgreSQL everywhere, embedded or real (see oms/embedded.py).
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -161,7 +160,6 @@ MAX_LINE_QUANTITY = int(os.environ.get("MAX_LINE_QUANTITY", "10000"))
 MAX_ORDER_LINES = int(os.environ.get("MAX_ORDER_LINES", "500"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12"))
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
-DEFAULT_TAX_RATE = Decimal(os.environ.get("DEFAULT_TAX_RATE", "0"))
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

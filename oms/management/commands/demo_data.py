@@ -1,0 +1,824 @@
+"""`manage.py demo_data`: a believable shop to click through, loaded through the
+services so the stock ledger, order events and payments are exactly what real
+traffic would leave behind.
+
+Creates sales channels in three currencies with API keys, distribution
+centres and stores with real coordinates, tax rates, a catalogue of ~200 SKUs
+with EAN-13 barcodes and price lists, opening stock, ~60 customers and a few
+hundred orders spread over the last 90 days (some gift / VIP orders, ~5%
+cancelled). Deterministic (random.Random(seed)) and idempotent: when channel
+WEB exists it does nothing. Everything is loaded in one transaction, so an
+interrupted run leaves nothing behind and the next run starts clean.
+
+The demo API keys are well known (the WEB key is $OMS_DEMO_TOKEN, by default
+"demo-web-token"): never load demo data into a production database.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.db.models import F, Sum
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.services import customer_create
+from inventory.barcodes import make_ean13
+from inventory.models import SKU, Product, StockLevel, Warehouse
+from inventory.services import stock_receive
+from oms.actors import Actor
+from oms.errors import DomainError
+from oms.models import Channel, ChannelToken, OutboxEvent, hash_token
+from orders.models import Order, OrderEvent, Payment, PaymentTransaction, PriceListEntry, TaxRate
+from orders.payments import CardDetails
+from orders.pricing import price_lines, tax_rule_for
+from orders.services import CustomerInput, LineInput, OrderInput, PaymentInput, order_cancel, order_place
+
+# The SKU the README's curl orders: always created, with plenty of stock in DC-NJ.
+README_SKU = "TEE-BLK-M"
+DEFAULT_ORDERS = 300
+HISTORY_DAYS = 90
+CANCEL_SHARE = 0.05
+# GS1 prefix 200-299 is "restricted circulation" (in-store numbering): these
+# EAN-13s are valid and can never collide with a real product's GTIN.
+BARCODE_PREFIX = "200"
+
+
+def demo_token(code: str) -> str:
+    """The well-known API key of a demo channel (printed by the launcher)."""
+    if code == "WEB":
+        return os.environ.get("OMS_DEMO_TOKEN") or "demo-web-token"
+    return f"demo-{code.lower()}-token"
+
+
+# --- reference data ------------------------------------------------------------
+
+CHANNELS = [
+    {
+        "code": "WEB",
+        "name": "Web store (US)",
+        "kind": Channel.Kind.WEB,
+        "currency": "USD",
+        "send_cart_reminders": True,
+        "shipping_flat_rate": Decimal("5.99"),
+        "free_shipping_threshold": Decimal("75.00"),
+        "sender_email": "shop@oms.localhost",
+        "support_email": "help@oms.localhost",
+    },
+    {
+        "code": "EU-WEB",
+        "name": "Web store (EU)",
+        "kind": Channel.Kind.WEB,
+        "currency": "EUR",
+        "prices_include_tax": True,
+        "send_cart_reminders": True,
+        "shipping_flat_rate": Decimal("4.95"),
+        "free_shipping_threshold": Decimal("60.00"),
+        "sender_email": "shop-eu@oms.localhost",
+        "support_email": "help-eu@oms.localhost",
+    },
+    {
+        "code": "PHONE",
+        "name": "Phone orders",
+        "kind": Channel.Kind.PHONE,
+        "currency": "USD",
+        "shipping_flat_rate": Decimal("7.50"),
+        "support_email": "phone@oms.localhost",
+    },
+    {
+        "code": "MARKET",
+        "name": "Marketplace (UK)",
+        "kind": Channel.Kind.MARKETPLACE,
+        "currency": "GBP",
+        "price_authority": True,
+        "prices_include_tax": True,
+        "shipping_flat_rate": Decimal("0"),
+    },
+    {
+        "code": "B2B",
+        "name": "Wholesale (B2B)",
+        "kind": Channel.Kind.B2B,
+        "currency": "USD",
+        "shipping_flat_rate": Decimal("25.00"),
+        "free_shipping_threshold": Decimal("500.00"),
+        "support_email": "wholesale@oms.localhost",
+    },
+]
+
+WAREHOUSES = [
+    {
+        "code": "DC-NJ",
+        "name": "East Coast DC",
+        "kind": Warehouse.Kind.DC,
+        "line1": "300 Raritan Center Pkwy",
+        "city": "Edison",
+        "region": "NJ",
+        "postal_code": "08837",
+        "country": "US",
+        "latitude": "40.518700",
+        "longitude": "-74.412100",
+    },
+    {
+        "code": "DC-NV",
+        "name": "West Coast DC",
+        "kind": Warehouse.Kind.DC,
+        "line1": "4855 Longley Ln",
+        "city": "Reno",
+        "region": "NV",
+        "postal_code": "89502",
+        "country": "US",
+        "latitude": "39.482900",
+        "longitude": "-119.771200",
+    },
+    {
+        "code": "DC-NL",
+        "name": "EU DC Rotterdam",
+        "kind": Warehouse.Kind.DC,
+        "line1": "Waalhaven Zuidzijde 21",
+        "city": "Rotterdam",
+        "postal_code": "3089 JH",
+        "country": "NL",
+        "latitude": "51.884500",
+        "longitude": "4.425900",
+    },
+    {
+        "code": "DC-GB",
+        "name": "UK DC Milton Keynes",
+        "kind": Warehouse.Kind.DC,
+        "line1": "Fenny Lock",
+        "city": "Milton Keynes",
+        "postal_code": "MK1 1SN",
+        "country": "GB",
+        "latitude": "52.006100",
+        "longitude": "-0.728600",
+    },
+    {
+        "code": "STORE-NYC",
+        "name": "SoHo store",
+        "kind": Warehouse.Kind.STORE,
+        "line1": "120 Spring St",
+        "city": "New York",
+        "region": "NY",
+        "postal_code": "10012",
+        "country": "US",
+        "latitude": "40.723700",
+        "longitude": "-73.999000",
+        "allows_pickup": True,
+    },
+    {
+        "code": "STORE-LDN",
+        "name": "Covent Garden store",
+        "kind": Warehouse.Kind.STORE,
+        "line1": "25 Floral St",
+        "city": "London",
+        "postal_code": "WC2E 9DS",
+        "country": "GB",
+        "latitude": "51.512300",
+        "longitude": "-0.124300",
+        "allows_pickup": True,
+    },
+]
+
+# (country, region, rate, name, applies_to_shipping)
+TAX_RATES = [
+    ("US", "NY", "0.08875", "NY sales tax", True),
+    ("US", "NJ", "0.06625", "NJ sales tax", True),
+    ("US", "CA", "0.0725", "CA sales tax", False),
+    ("US", "TX", "0.0625", "TX sales tax", True),
+    ("US", "WA", "0.065", "WA sales tax", True),
+    ("US", "IL", "0.0625", "IL sales tax", False),
+    ("US", "MA", "0.0625", "MA sales tax", False),
+    ("GB", "", "0.20", "UK VAT", True),
+    ("NL", "", "0.21", "NL btw", True),
+    ("DE", "", "0.19", "DE USt", True),
+    ("FR", "", "0.20", "FR TVA", True),
+]
+
+# Catalogue: product families and their variant axes. A SKU code is the family
+# prefix plus one code per axis ("TEE-BLK-M"); an axis value may add to the price.
+BLACK, WHITE, NAVY, GREY = ("BLK", "Black"), ("WHT", "White"), ("NVY", "Navy"), ("GRY", "Grey")
+SIZES = [("XS", "XS"), ("S", "S"), ("M", "M"), ("L", "L"), ("XL", "XL"), ("XXL", "XXL", "2.00")]
+SIZES_SHORT = [("S", "S"), ("M", "M"), ("L", "L"), ("XL", "XL")]
+SHOE_SIZES = [(str(n), f"EU {n}") for n in range(39, 47)]
+
+
+@dataclass(frozen=True)
+class Family:
+    prefix: str
+    name: str
+    category: str
+    brand: str
+    price: str  # USD list price
+    weight: int  # grams
+    dims: tuple[int, int, int]  # mm
+    axes: tuple = ()
+    description: str = ""
+
+
+FAMILIES = [
+    Family("TEE", "Organic Cotton Tee", "Apparel", "Northline", "24.00", 180, (300, 250, 20),
+           ([BLACK, WHITE, NAVY, GREY, ("RED", "Brick red")], SIZES), "Heavyweight 200 g/m2 organic cotton."),
+    Family("HOOD", "Heavyweight Hoodie", "Apparel", "Northline", "64.00", 650, (350, 300, 60),
+           ([BLACK, GREY, ("OLV", "Olive")], SIZES)),
+    Family("JKT", "Packable Rain Jacket", "Apparel", "Fjellmark", "129.00", 320, (250, 200, 60),
+           ([BLACK, ("YEL", "Yellow")], SIZES_SHORT)),
+    Family("SOCK", "Merino Hiking Socks", "Apparel", "Fjellmark", "18.00", 90, (200, 100, 30),
+           ([("CHR", "Charcoal"), NAVY], [("S", "S"), ("M", "M"), ("L", "L")])),
+    Family("CAP", "Canvas Baseball Cap", "Apparel", "Northline", "28.00", 110, (280, 200, 120),
+           ([BLACK, ("KHK", "Khaki"), NAVY],)),
+    Family("BNE", "Merino Beanie", "Apparel", "Fjellmark", "32.00", 80, (220, 180, 30),
+           ([BLACK, GREY, ("MUS", "Mustard"), ("FOR", "Forest")],)),
+    Family("RUN", "Trail Running Shoe", "Footwear", "Stridewell", "139.00", 620, (330, 220, 120),
+           ([BLACK, ("BLU", "Ocean blue")], SHOE_SIZES)),
+    Family("SNK", "Canvas Sneaker", "Footwear", "Stridewell", "69.00", 540, (320, 200, 110),
+           ([WHITE, BLACK], [(str(n), f"EU {n}") for n in range(37, 46)])),
+    Family("MUG", "Stoneware Mug 350 ml", "Home & Kitchen", "Hearth & Co", "16.00", 380, (120, 90, 100),
+           ([WHITE, BLACK, ("SGE", "Sage"), ("TER", "Terracotta")],)),
+    Family("KTL", "Gooseneck Kettle 1 L", "Home & Kitchen", "Hearth & Co", "89.00", 1100, (300, 180, 200),
+           ([("MBK", "Matte black"), ("STL", "Brushed steel")],)),
+    Family("KNF", "Chef's Knife 20 cm", "Home & Kitchen", "Hearth & Co", "95.00", 260, (360, 60, 30)),
+    Family("PAN", "Cast Iron Skillet", "Home & Kitchen", "Hearth & Co", "45.00", 2600, (460, 280, 60),
+           ([("20", "20 cm", "-10.00"), ("25", "25 cm"), ("30", "30 cm", "15.00")],)),
+    Family("TWL", "Cotton Towel", "Home & Kitchen", "Hearth & Co", "22.00", 600, (300, 250, 80),
+           ([WHITE, GREY, NAVY, ("SND", "Sand")], [("HND", "Hand towel", "-8.00"), ("BTH", "Bath towel")])),
+    Family("CDL", "Soy Candle 200 g", "Home & Kitchen", "Hearth & Co", "26.00", 420, (100, 100, 110),
+           ([("CED", "Cedar"), ("FIG", "Fig"), ("LAV", "Lavender")],)),
+    Family("FPR", "French Press", "Home & Kitchen", "Hearth & Co", "34.00", 700, (200, 150, 230),
+           ([("350", "350 ml", "-6.00"), ("1000", "1 L")],)),
+    Family("APR", "Linen Apron", "Home & Kitchen", "Hearth & Co", "36.00", 250, (300, 250, 20),
+           ([("NAT", "Natural"), ("CHR", "Charcoal"), ("RST", "Rust")],)),
+    Family("POT", "Ceramic Plant Pot", "Home & Kitchen", "Hearth & Co", "18.00", 900, (180, 180, 160),
+           ([("S", "12 cm"), ("M", "16 cm", "8.00"), ("L", "22 cm", "18.00")],)),
+    Family("COF", "Single-Origin Coffee Beans", "Grocery", "Roastery 41", "14.00", 270, (200, 120, 70),
+           ([("ETH", "Ethiopia"), ("COL", "Colombia"), ("GUA", "Guatemala")],
+            [("250", "250 g"), ("1K", "1 kg", "32.00")])),
+    Family("TEA", "Loose Leaf Tea 100 g", "Grocery", "Roastery 41", "12.00", 140, (150, 90, 60),
+           ([("SEN", "Sencha"), ("ASM", "Assam"), ("CHM", "Chamomile")],)),
+    Family("HPH", "Wireless Headphones", "Electronics", "Sonance", "199.00", 290, (220, 190, 90),
+           ([BLACK, ("SLV", "Silver")],)),
+    Family("EBD", "True Wireless Earbuds", "Electronics", "Sonance", "129.00", 80, (100, 80, 40),
+           ([BLACK, WHITE],)),
+    Family("CBL", "USB-C Cable", "Electronics", "Voltaic", "12.00", 60, (120, 80, 20),
+           ([("1M", "1 m"), ("2M", "2 m", "4.00")], [BLACK, WHITE])),
+    Family("CHG", "GaN Charger", "Electronics", "Voltaic", "39.00", 120, (80, 60, 40),
+           ([("30W", "30 W", "-10.00"), ("65W", "65 W"), ("100W", "100 W", "20.00")],)),
+    Family("SPK", "Bluetooth Speaker", "Electronics", "Sonance", "79.00", 540, (180, 80, 80),
+           ([BLACK, ("BLU", "Blue"), ("RED", "Red")],)),
+    Family("PWB", "Power Bank", "Electronics", "Voltaic", "45.00", 330, (150, 75, 25),
+           ([("10K", "10,000 mAh"), ("20K", "20,000 mAh", "20.00")],)),
+    Family("BPK", "Daypack", "Outdoor", "Fjellmark", "89.00", 850, (480, 300, 150),
+           ([("20L", "20 L"), ("30L", "30 L", "20.00")], [BLACK, ("GRN", "Forest green")])),
+    Family("BTL", "Insulated Bottle", "Outdoor", "Fjellmark", "32.00", 380, (280, 80, 80),
+           ([("500", "500 ml"), ("750", "750 ml", "6.00")],
+            [BLACK, WHITE, ("TEA", "Teal"), ("ORG", "Orange")])),
+    Family("TNT", "Two-Person Tent", "Outdoor", "Fjellmark", "349.00", 2300, (550, 200, 200)),
+    Family("LMP", "Rechargeable Headlamp", "Outdoor", "Fjellmark", "49.00", 110, (120, 90, 60)),
+    Family("SLB", "Down Sleeping Bag", "Outdoor", "Fjellmark", "279.00", 1200, (400, 250, 250),
+           ([("REG", "Regular"), ("LNG", "Long", "30.00")],)),
+    Family("YGM", "Yoga Mat", "Fitness", "Kinetik", "58.00", 1800, (620, 150, 150),
+           ([("4MM", "4 mm"), ("6MM", "6 mm", "10.00")], [("PLM", "Plum"), ("SGE", "Sage"), BLACK])),
+    Family("DMB", "Hex Dumbbell", "Fitness", "Kinetik", "19.00", 2000, (250, 100, 100),
+           ([("2KG", "2 kg", "-7.00"), ("4KG", "4 kg"), ("6KG", "6 kg", "7.00"), ("8KG", "8 kg", "14.00"),
+             ("10KG", "10 kg", "21.00")],)),
+    Family("RBS", "Resistance Band Set", "Fitness", "Kinetik", "29.00", 400, (200, 150, 60)),
+    Family("NTB", "Dot Grid Notebook", "Stationery", "Papier", "19.00", 320, (210, 148, 15),
+           ([("A5", "A5"), ("A4", "A4", "6.00")], [BLACK, ("TAN", "Tan"), ("GRN", "Green")])),
+    Family("PEN", "Gel Pen", "Stationery", "Papier", "3.50", 12, (145, 12, 12),
+           ([("05", "0.5 mm"), ("07", "0.7 mm")], [BLACK, ("BLU", "Blue"), ("RED", "Red")])),
+    Family("ORG", "Desk Organizer", "Stationery", "Papier", "39.00", 900, (300, 200, 100)),
+    Family("PZL", "Jigsaw Puzzle", "Toys & Games", "Playworks", "24.00", 700, (300, 220, 60),
+           ([("500", "500 pieces"), ("1000", "1000 pieces", "6.00")],)),
+    Family("BLK", "Wooden Building Blocks", "Toys & Games", "Playworks", "42.00", 1600, (300, 300, 150)),
+    Family("SOAP", "Olive Oil Soap Bar", "Beauty", "Alba", "8.00", 120, (90, 60, 30),
+           ([("LAV", "Lavender"), ("ROS", "Rosemary"), ("OAT", "Oat"), ("UNS", "Unscented")],)),
+    Family("LIP", "Lip Balm", "Beauty", "Alba", "6.00", 15, (70, 20, 20),
+           ([("ORG", "Original"), ("MNT", "Mint"), ("HNY", "Honey"), ("CHR", "Cherry")],)),
+]  # fmt: skip
+
+# Where customers live: (city, region, postal code, lat, lng); streets to combine with them.
+PLACES = {
+    "US": [("New York", "NY", "10001", 40.7506, -73.9972), ("Brooklyn", "NY", "11201", 40.6943, -73.9903),
+           ("Jersey City", "NJ", "07302", 40.7178, -74.0431), ("Princeton", "NJ", "08540", 40.3573, -74.6672),
+           ("Los Angeles", "CA", "90012", 34.0614, -118.2385), ("Austin", "TX", "78701", 30.2711, -97.7437),
+           ("San Francisco", "CA", "94103", 37.7726, -122.4099), ("Houston", "TX", "77002", 29.757, -95.3625),
+           ("San Diego", "CA", "92101", 32.7157, -117.1611), ("Seattle", "WA", "98101", 47.6101, -122.3344),
+           ("Chicago", "IL", "60601", 41.8858, -87.6229), ("Boston", "MA", "02108", 42.3588, -71.0707),
+           ("Denver", "CO", "80202", 39.7525, -104.9995), ("Portland", "OR", "97204", 45.5183, -122.6765)],
+    "GB": [("London", "", "SE1 7PB", 51.5033, -0.1195), ("Manchester", "", "M1 1AE", 53.4794, -2.2453),
+           ("Edinburgh", "", "EH1 1YZ", 55.9533, -3.1883), ("Bristol", "", "BS1 4DJ", 51.4545, -2.5879),
+           ("Leeds", "", "LS1 4DY", 53.7997, -1.5492)],
+    "NL": [("Amsterdam", "", "1016 DK", 52.3740, 4.8897), ("Utrecht", "", "3511 LX", 52.0907, 5.1214),
+           ("Den Haag", "", "2513 AA", 52.0705, 4.3007), ("Eindhoven", "", "5611 EM", 51.4416, 5.4697)],
+    "DE": [("Berlin", "", "10117", 52.5200, 13.4050), ("München", "", "80331", 48.1372, 11.5756),
+           ("Hamburg", "", "20095", 53.5511, 9.9937), ("Köln", "", "50667", 50.9375, 6.9603)],
+    "FR": [("Paris", "", "75004", 48.8566, 2.3522), ("Lyon", "", "69002", 45.7640, 4.8357),
+           ("Bordeaux", "", "33000", 44.8378, -0.5792), ("Lille", "", "59000", 50.6292, 3.0573)],
+}  # fmt: skip
+STREETS = {
+    "US": ["Main St", "Oak Ave", "Maple Dr", "Park Ave", "Elm St", "Washington St", "Lake Rd", "Hill St"],
+    "GB": ["High Street", "Station Road", "Church Lane", "Victoria Road", "Park Road", "Mill Lane"],
+    "NL": ["Keizersgracht", "Oudegracht", "Lange Voorhout", "Stationsplein", "Kerkstraat"],
+    "DE": ["Hauptstraße", "Bahnhofstraße", "Gartenweg", "Schillerstraße", "Lindenallee"],
+    "FR": ["Rue de Rivoli", "Rue Victor Hugo", "Avenue Jean Jaurès", "Rue de la Paix", "Boulevard Voltaire"],
+}
+NAMES = {
+    "US": (["James", "Mary", "Olivia", "Liam", "Emma", "Noah", "Ava", "Ethan", "Sofia", "Mason", "Maya",
+            "Lucas", "Chloe", "Aiden", "Grace", "Daniel", "Zoe", "Carlos", "Priya", "Wei"],
+           ["Smith", "Johnson", "Garcia", "Brown", "Miller", "Davis", "Rodriguez", "Martinez", "Lee",
+            "Walker", "Patel", "Nguyen", "Kim", "Clark", "Lewis", "Young", "Chen", "Rivera"]),
+    "GB": (["Oliver", "Amelia", "Harry", "Isla", "George", "Poppy", "Jack", "Freya", "Alfie", "Ellie"],
+           ["Taylor", "Evans", "Thomas", "Roberts", "Wright", "Hughes", "Wood", "Hall", "Turner", "Hill"]),
+    "NL": (["Daan", "Emma", "Sem", "Julia", "Lotte", "Bram", "Sanne", "Thijs"],
+           ["de Jong", "Jansen", "de Vries", "van Dijk", "Bakker", "Visser", "Smit", "Meijer"]),
+    "DE": (["Lukas", "Mia", "Leon", "Hannah", "Felix", "Lena", "Jonas", "Sophie"],
+           ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner", "Becker", "Hoffmann"]),
+    "FR": (["Louis", "Léa", "Gabriel", "Chloé", "Hugo", "Manon", "Jules", "Camille"],
+           ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand"]),
+}  # fmt: skip
+COMPANIES = [
+    "Harbor Outfitters",
+    "Summit Supply Co",
+    "Bluebird Cafe Group",
+    "Pinecrest Hotels",
+    "Metro Gym Partners",
+]
+# Customers per channel: (channel, countries, how many)
+CUSTOMER_PLAN = [("WEB", ["US"], 24), ("PHONE", ["US"], 6), ("B2B", ["US"], 5),
+                 ("EU-WEB", ["NL", "DE", "FR"], 15), ("MARKET", ["GB"], 10)]  # fmt: skip
+CHANNEL_MIX = {"WEB": 45, "EU-WEB": 20, "MARKET": 15, "PHONE": 10, "B2B": 10}
+GIFT_MESSAGES = ["Happy birthday!", "Congratulations on the new place!", "Thank you for everything.",
+                 "Merry Christmas from all of us", "Enjoy, and see you soon!"]  # fmt: skip
+CANCEL_REASONS = ["Customer changed their mind", "Duplicate order", "Address could not be verified",
+                  "Ordered the wrong size", "Found it cheaper elsewhere"]  # fmt: skip
+PHONE_NOTES = ["Called in; prefers morning delivery.", "Repeat caller, asked for gift receipt.",
+               "Leave with the doorman.", ""]  # fmt: skip
+
+
+def money(value: Decimal | str | float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def charm(value: Decimal, ending: str) -> Decimal:
+    """A shop price: the highest price ending in `ending` not above value (23.41 -> 22.99)."""
+    cents = Decimal(ending)
+    candidate = Decimal(int(value)) + cents
+    if candidate > value:
+        candidate -= 1
+    return money(max(candidate, cents))
+
+
+def ascii_slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain.lower() if ch.isalnum())
+
+
+@dataclass
+class SkuSpec:
+    code: str
+    name: str
+    family: Family
+    labels: tuple[str, ...]
+    price: Decimal  # USD list price
+
+
+def catalogue() -> list[SkuSpec]:
+    specs = []
+    for fam in FAMILIES:
+        combos: list[tuple[tuple, ...]] = [()]
+        for axis in fam.axes:
+            combos = [(*combo, value) for combo in combos for value in axis]
+        for combo in combos:
+            code = "-".join([fam.prefix, *(v[0] for v in combo)])
+            labels = tuple(v[1] for v in combo)
+            price = Decimal(fam.price) + sum((Decimal(v[2]) for v in combo if len(v) > 2), Decimal(0))
+            name = f"{fam.name}, {', '.join(labels)}" if labels else fam.name
+            specs.append(SkuSpec(code, name, fam, labels, money(price)))
+    return specs
+
+
+def select_skus(specs: list[SkuSpec], limit: int | None) -> list[SkuSpec]:
+    """An evenly spread subset (every category), always with the README's SKU."""
+    if not limit or limit >= len(specs):
+        return specs
+    picked = {round(i * len(specs) / limit) for i in range(limit)}
+    chosen = [s for i, s in enumerate(specs) if i in picked]
+    if README_SKU not in {s.code for s in chosen}:
+        chosen[0] = next(s for s in specs if s.code == README_SKU)
+    return chosen
+
+
+class Progress:
+    """A one-line progress bar on a terminal, a line per 25% otherwise."""
+
+    def __init__(self, out, label: str, total: int, *, enabled: bool = True) -> None:
+        self.out, self.label, self.total, self.done = out, label, max(total, 1), 0
+        self.enabled = enabled
+        self.tty = hasattr(out, "isatty") and out.isatty()
+        self.started = time.monotonic()
+        self._last_quarter = 0
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        if self.tty:
+            filled = int(30 * self.done / self.total)
+            self.out.write(
+                f"\r  {self.label:<18} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
+            )
+            self.out.flush()
+        elif (quarter := 4 * self.done // self.total) > self._last_quarter:
+            self._last_quarter = quarter
+            self.out.write(f"  {self.label}: {self.done}/{self.total}\n")
+
+    def finish(self) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.started
+        end = "\n" if self.tty else ""
+        self.out.write(f"{end}  {self.label}: {self.done} done in {elapsed:.1f}s\n")
+
+
+class Command(BaseCommand):
+    help = "Load demo channels, warehouses, catalogue, stock, customers and order history (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="historical orders to place")
+        parser.add_argument("--skus", type=int, default=None, help="limit the catalogue (default: all)")
+        parser.add_argument("--seed", type=int, default=42)
+
+    def handle(self, *args, orders: int, skus: int | None, seed: int, **options) -> None:
+        if Channel.objects.filter(code="WEB").exists():
+            self.stdout.write("demo data already loaded")
+            return
+        self.rng = random.Random(seed)
+        self.verbose = options["verbosity"] >= 1
+        self.failures: Counter[str] = Counter()
+        started = time.monotonic()
+        # One transaction: all or nothing, so "WEB exists" really means "loaded".
+        # The orders are history: their outbox events are marked delivered below, so
+        # waking the dispatcher once per order would only flood the worker's log.
+        # The outbox skips that wake-up in eager mode (its "no broker" switch).
+        with override_settings(CELERY_TASK_ALWAYS_EAGER=True), transaction.atomic():
+            self.channels = self.create_channels()
+            self.warehouses = self.create_warehouses()
+            self.create_tax_rates()
+            self.skus = self.create_catalogue(select_skus(catalogue(), skus))
+            self.receive_stock()
+            self.customers = self.create_customers()
+            placed = self.place_orders(orders)
+            cancelled = self.cancel_some(placed)
+            self.backdate(placed, cancelled)
+        self.summary(placed, cancelled, time.monotonic() - started)
+
+    # --- steps -----------------------------------------------------------------
+
+    def log(self, message: str) -> None:
+        if self.verbose:
+            self.stdout.write(message)
+
+    def progress(self, label: str, total: int) -> Progress:
+        return Progress(self.stdout, label, total, enabled=self.verbose)
+
+    def create_channels(self) -> dict[str, Channel]:
+        channels = {}
+        for spec in CHANNELS:
+            channel = Channel.objects.create(**spec)
+            ChannelToken.issue(channel=channel, name="demo", raw_key=demo_token(channel.code))
+            channels[channel.code] = channel
+        self.log(f"  channels: {', '.join(f'{c.code} ({c.currency})' for c in channels.values())}")
+        return channels
+
+    def create_warehouses(self) -> dict[str, Warehouse]:
+        warehouses = {spec["code"]: Warehouse.objects.create(**spec) for spec in WAREHOUSES}
+        self.log(f"  warehouses: {', '.join(warehouses)}")
+        return warehouses
+
+    def create_tax_rates(self) -> None:
+        for country, region, rate, name, on_shipping in TAX_RATES:
+            TaxRate.objects.update_or_create(
+                country=country,
+                region=region,
+                defaults={"rate": Decimal(rate), "name": name, "applies_to_shipping": on_shipping},
+            )
+
+    def create_catalogue(self, specs: list[SkuSpec]) -> list[SkuSpec]:
+        index = {s.code: i for i, s in enumerate(catalogue())}
+        products: dict[str, Product] = {}
+        skus: list[SKU] = []
+        for spec in specs:
+            fam = spec.family
+            if fam.prefix not in products:
+                products[fam.prefix] = Product.objects.create(
+                    name=fam.name, category=fam.category, brand=fam.brand, description=fam.description
+                )
+            # Landed cost: 35-50% of the list price.
+            cost = money(spec.price * Decimal(self.rng.randint(35, 50)) / 100)
+            skus.append(
+                SKU(
+                    product=products[fam.prefix],
+                    code=spec.code,
+                    # Numbered by position in the full catalogue: a SKU keeps its barcode
+                    # whatever subset is loaded.
+                    barcode=make_ean13(BARCODE_PREFIX, index[spec.code] + 1),
+                    name=spec.name,
+                    weight_grams=fam.weight,
+                    length_mm=fam.dims[0],
+                    width_mm=fam.dims[1],
+                    height_mm=fam.dims[2],
+                    unit_cost=cost,
+                    cost_currency="USD",
+                )
+            )
+        created = SKU.objects.bulk_create(skus)
+        self.sku_rows = {sku.code: sku for sku in created}
+        self.create_prices(specs)
+        self.log(f"  catalogue: {len(products)} products, {len(created)} SKUs")
+        return specs
+
+    def create_prices(self, specs: list[SkuSpec]) -> None:
+        entries = []
+        for spec in specs:
+            sku = self.sku_rows[spec.code]
+            on_sale = self.rng.random() < 0.1
+            web = charm(spec.price * Decimal("0.8"), ".99") if on_sale else spec.price
+            prices = {
+                "WEB": (web, spec.price if on_sale else None),
+                "PHONE": (spec.price, None),
+                "EU-WEB": (charm(spec.price * Decimal("1.1"), ".95"), None),  # incl. VAT
+                "B2B": (money(spec.price * Decimal("0.6")), None),  # wholesale, excl. tax
+            }
+            for code, (price, compare_at) in prices.items():
+                entries.append(
+                    PriceListEntry(
+                        channel=self.channels[code], sku=sku, unit_price=price, compare_at_price=compare_at
+                    )
+                )
+        PriceListEntry.objects.bulk_create(entries)
+        self.prices = {(e.channel.code, e.sku.code): e.unit_price for e in entries}
+
+    def receive_stock(self) -> None:
+        """Opening stock through stock_receive, so the ledger starts with receipts."""
+        plan: list[tuple[Warehouse, SKU, int]] = []
+        for spec in self.skus:
+            sku = self.sku_rows[spec.code]
+            cheap = spec.price < 50
+            for code, wh in self.warehouses.items():
+                if wh.kind == Warehouse.Kind.STORE:
+                    if self.rng.random() < 0.4:
+                        plan.append((wh, sku, self.rng.randint(3, 25)))
+                elif code == "DC-GB" and self.rng.random() < 0.3:
+                    continue  # the UK DC carries a narrower range
+                else:
+                    plan.append((wh, sku, self.rng.randint(60, 400) if cheap else self.rng.randint(15, 120)))
+            if spec.code == README_SKU:
+                plan.append((self.warehouses["DC-NJ"], sku, 500))
+        bar = self.progress("Receiving stock", len(plan))
+        for wh, sku, qty in plan:
+            stock_receive(
+                warehouse_id=wh.pk,
+                sku_id=sku.pk,
+                quantity=qty,
+                reference="demo:opening",
+                note="Opening stock",
+            )
+            bar.step()
+        bar.finish()
+
+    def address(self, country: str, name: str, *, company: str = "", phone: str = "") -> dict:
+        city, region, postal, lat, lng = self.rng.choice(PLACES[country])
+        street = self.rng.choice(STREETS[country])
+        number = self.rng.randint(1, 240)
+        line1 = f"{number} {street}" if country in {"US", "GB", "FR"} else f"{street} {number}"
+        # A little jitter so customers in one city are not all at one point.
+        return {
+            "name": name, "company": company, "line1": line1, "line2": "", "city": city, "region": region,
+            "postal_code": postal, "country": country, "phone": phone,
+            "latitude": f"{lat + self.rng.uniform(-0.05, 0.05):.6f}",
+            "longitude": f"{lng + self.rng.uniform(-0.05, 0.05):.6f}",
+        }  # fmt: skip
+
+    def phone(self, country: str) -> str:
+        # Numbers from the ranges reserved for fiction (555-01xx, Ofcom's 020 7946 0xxx).
+        if country == "US":
+            return f"+1 212 555 01{self.rng.randint(0, 99):02d}"
+        if country == "GB":
+            return f"+44 20 7946 0{self.rng.randint(0, 999):03d}"
+        return ""
+
+    def create_customers(self) -> dict[str, list[dict]]:
+        """Customers (with a default address) per channel; returns the order-side view."""
+        pool: dict[str, list[dict]] = {}
+        seen: set[tuple[str, str]] = set()
+        vips = 0
+        for channel_code, countries, count in CUSTOMER_PLAN:
+            channel = self.channels[channel_code]
+            people = pool.setdefault(channel_code, [])
+            for i in range(count):
+                country = countries[i % len(countries)]
+                first = self.rng.choice(NAMES[country][0])
+                last = self.rng.choice(NAMES[country][1])
+                company = COMPANIES[i % len(COMPANIES)] if channel_code == "B2B" else ""
+                domain = self.rng.choice(["example.com", "example.org", "example.net"])
+                local = f"{ascii_slug(first)}.{ascii_slug(last)}"
+                if company:
+                    local, domain = "purchasing", f"{ascii_slug(company)}.example"
+                email = f"{local}@{domain}"
+                n = 2
+                while (channel_code, email) in seen:
+                    email, n = f"{local}{n}@{domain}", n + 1
+                seen.add((channel_code, email))
+                is_vip = channel_code in {"WEB", "EU-WEB", "PHONE"} and i in {3, 11} and vips < 4
+                vips += is_vip
+                phone = self.phone(country)
+                address = self.address(country, f"{first} {last}", company=company, phone=phone)
+                customer_create(
+                    channel=channel,
+                    email=email,
+                    first_name=first,
+                    last_name=last,
+                    phone=phone,
+                    company=company,
+                    is_vip=is_vip,
+                    tags=[t for t, on in (("vip", is_vip), ("wholesale", bool(company))) if on],
+                    addresses=[{**address, "is_default_shipping": True, "is_default_billing": True}],
+                )
+                people.append(
+                    {"email": email, "first": first, "last": last, "phone": phone, "address": address}
+                )
+        self.log(f"  customers: {sum(len(p) for p in pool.values())} ({vips} VIP)")
+        return pool
+
+    def order_input(self, channel: Channel, n: int) -> OrderInput:
+        rng = self.rng
+        people = self.customers[channel.code]
+        # A few loyal customers buy often: weight customers by 1/rank.
+        person = rng.choices(people, weights=[1 / (i + 1) for i in range(len(people))])[0]
+        is_gift = rng.random() < 0.04
+        country = person["address"]["country"]
+        if is_gift:
+            first, last = rng.choice(NAMES[country][0]), rng.choice(NAMES[country][1])
+            shipping = self.address(country, f"{first} {last}")
+        else:
+            shipping = person["address"]
+        b2b = channel.code == "B2B"
+        n_lines = rng.randint(3, 8) if b2b else rng.choices([1, 2, 3, 4], weights=[50, 30, 15, 5])[0]
+        # Popular items sell more: weight by a fixed, seeded popularity.
+        specs = rng.choices(self.skus, weights=self.popularity, k=n_lines * 2)
+        chosen = list(dict.fromkeys(s.code for s in specs))[:n_lines]
+        lines = []
+        for code in chosen:
+            qty = rng.randint(5, 40) if b2b else rng.choices([1, 2, 3], weights=[75, 18, 7])[0]
+            unit_price = discount = None
+            if channel.price_authority:
+                unit_price = charm(self.spec_by_code[code].price * Decimal("0.85"), ".99")
+            elif channel.code == "WEB" and rng.random() < 0.08:
+                discount = money(self.prices[(channel.code, code)] * qty * Decimal("0.10"))
+            lines.append(
+                LineInput(sku=code, quantity=qty, unit_price=unit_price, discount=discount or Decimal(0))
+            )
+        shipping_amount = expected_total = external_id = None
+        if channel.price_authority:
+            # The marketplace prices the order itself; the OMS checks that its total adds up.
+            shipping_amount = rng.choice([Decimal("0.00"), Decimal("2.99"), Decimal("3.99")])
+            priced = price_lines(
+                [(ln.quantity, ln.unit_price, ln.discount, None) for ln in lines],
+                currency=channel.currency,
+                tax=tax_rule_for(shipping["country"], shipping["region"]),
+                inclusive=channel.prices_include_tax,
+                shipping=shipping_amount,
+            )
+            expected_total = priced.grand_total
+            external_id = f"MKT-{rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}"
+        elif b2b:
+            external_id = f"PO-{timezone.now().year}-{n:05d}"
+        card = CardDetails(
+            number="4242424242424242", exp_month=12, exp_year=timezone.now().year + 3, cvc="123"
+        )
+        return OrderInput(
+            channel=channel,
+            actor=Actor.system() if channel.kind == Channel.Kind.PHONE else Actor.for_channel(channel),
+            currency=channel.currency,
+            customer=CustomerInput(
+                email=person["email"],
+                first_name=person["first"],
+                last_name=person["last"],
+                phone=person["phone"],
+            ),
+            shipping_address=shipping,
+            lines=lines,
+            payment=PaymentInput(gateway="test", card=card),
+            external_id=external_id,
+            shipping_amount=shipping_amount,
+            expected_total=expected_total,
+            is_gift=is_gift,
+            gift_message=rng.choice(GIFT_MESSAGES) if is_gift else "",
+            is_vip=rng.random() < 0.01,
+            notes=rng.choice(PHONE_NOTES) if channel.kind == Channel.Kind.PHONE else "",
+            source=Order.Source.STAFF if channel.kind == Channel.Kind.PHONE else Order.Source.API,
+        )
+
+    def attempt(self, fn, **kwargs):
+        """Run a service call in a savepoint; a domain error (e.g. an item sold
+        out) is counted and skipped instead of ending the whole load."""
+        try:
+            with transaction.atomic():
+                return fn(**kwargs)
+        except DomainError as exc:
+            self.failures[exc.code] += 1
+            return None
+
+    def place_orders(self, count: int) -> list[Order]:
+        self.popularity = [self.rng.paretovariate(1.5) for _ in self.skus]
+        self.spec_by_code = {s.code: s for s in self.skus}
+        codes = list(CHANNEL_MIX)
+        weights = list(CHANNEL_MIX.values())
+        placed: list[Order] = []
+        bar = self.progress("Placing orders", count)
+        for n in range(count):
+            channel = self.channels[self.rng.choices(codes, weights=weights)[0]]
+            # A basket no single warehouse can ship (big B2B orders) is redrawn, twice at most.
+            for _ in range(3):
+                result = self.attempt(order_place, data=self.order_input(channel, n + 1))
+                if result is not None:
+                    placed.append(result.order)
+                    break
+            bar.step()
+        bar.finish()
+        return placed
+
+    def cancel_some(self, placed: list[Order]) -> set[int]:
+        victims = self.rng.sample(placed, k=round(len(placed) * CANCEL_SHARE))
+        cancelled = set()
+        for order in victims:
+            if self.attempt(
+                order_cancel, order_id=order.pk, actor=Actor.system(), reason=self.rng.choice(CANCEL_REASONS)
+            ):
+                cancelled.add(order.pk)
+        return cancelled
+
+    def backdate(self, placed: list[Order], cancelled: set[int]) -> None:
+        """Spread the orders over the last 90 days, oldest first (placement time is history)."""
+        now = timezone.now()
+        moments = sorted(
+            now - timedelta(days=self.rng.uniform(0.05, HISTORY_DAYS), hours=self.rng.gauss(0, 3))
+            for _ in placed
+        )
+        first_order: dict[int, datetime] = {}
+        bar = self.progress("Backdating", len(placed))
+        for order, when in zip(placed, moments, strict=True):
+            shift = when - order.placed_at
+            Order.objects.filter(pk=order.pk).update(placed_at=when)
+            OrderEvent.objects.filter(order=order).update(created_at=F("created_at") + shift)
+            Payment.objects.filter(order=order).update(created_at=F("created_at") + shift)
+            PaymentTransaction.objects.filter(order=order).update(created_at=F("created_at") + shift)
+            if order.pk in cancelled:
+                later = when + timedelta(hours=self.rng.uniform(0.5, 30))
+                Order.objects.filter(pk=order.pk).update(cancelled_at=later)
+                OrderEvent.objects.filter(order=order, kind="cancelled").update(created_at=later)
+            first_order.setdefault(order.customer_id, when)
+            bar.step()
+        for customer_id, when in first_order.items():
+            Customer.objects.filter(pk=customer_id).update(created_at=when - timedelta(minutes=5))
+        # History was e-mailed at the time: the outbox must not send 90-day-old
+        # confirmations now. Orders placed from here on get their e-mails as usual.
+        OutboxEvent.objects.filter(
+            aggregate__in=[f"order:{o.pk}" for o in placed], dispatched_at__isnull=True
+        ).update(dispatched_at=now)
+        bar.finish()
+
+    def summary(self, placed: list[Order], cancelled: set[int], elapsed: float) -> None:
+        if not self.verbose:
+            return
+        units = StockLevel.objects.aggregate(on_hand=Sum("on_hand"), allocated=Sum("allocated"))
+        by_channel = Counter(o.channel.code for o in placed)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded in {elapsed:.1f}s:")
+            + f"\n  {len(self.channels)} channels, {len(self.warehouses)} warehouses, {len(self.skus)} SKUs,"
+            f" {units['on_hand'] or 0} units on hand ({units['allocated'] or 0} allocated)"
+            f"\n  {Customer.objects.count()} customers, {len(placed)} orders"
+            f" ({', '.join(f'{c} {n}' for c, n in sorted(by_channel.items()))}), {len(cancelled)} cancelled"
+            + (f"\n  baskets redrawn after a refusal: {dict(self.failures)}" if self.failures else "")
+            + f"\n  WEB channel API key: {demo_token('WEB')}  (e.g. SKU {README_SKU})"
+        )
+
+
+def demo_keys() -> list[tuple[Channel, str]]:
+    """The demo channels whose well-known key is (still) valid, for the launcher's banner."""
+    out = []
+    for channel in Channel.objects.filter(code__in=[c["code"] for c in CHANNELS]).order_by("id"):
+        raw = demo_token(channel.code)
+        live = ChannelToken.objects.filter(channel=channel, key_hash=hash_token(raw), revoked_at__isnull=True)
+        if live.exists():
+            out.append((channel, raw))
+    return out

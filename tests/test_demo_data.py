@@ -1,0 +1,120 @@
+"""manage.py demo_data: a consistent shop, loaded through the services, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+from django.utils import timezone
+
+from customers.models import Customer
+from inventory.barcodes import barcode_problem
+from inventory.models import SKU, Reservation, StockLevel, StockMovement, Warehouse
+from oms.management.commands.demo_data import README_SKU, demo_keys
+from oms.models import Channel, ChannelToken, OutboxEvent, hash_token
+from orders.models import Order, OrderEvent, PriceListEntry, TaxRate
+
+pytestmark = pytest.mark.django_db
+
+
+def load_demo(orders: int = 30, skus: int = 40) -> str:
+    out = StringIO()
+    call_command("demo_data", "--orders", str(orders), "--skus", str(skus), stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> dict[str, int]:
+    models = [Channel, ChannelToken, Warehouse, SKU, PriceListEntry, TaxRate, Customer, Order, StockMovement]
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_demo_data_builds_a_consistent_shop():
+    # One load (it takes a few seconds), checked from every side.
+    out = load_demo()
+    assert "Demo data loaded" in out
+    check_channels_locations_and_catalogue()
+    check_demo_keys()
+    check_orders_are_history()
+    check_stock_levels_equal_the_ledger()
+
+
+def check_channels_locations_and_catalogue():
+    channels = list(Channel.objects.all())
+    assert len(channels) >= 3
+    assert len({c.currency for c in channels}) >= 2
+    assert {c.code for c in channels} >= {"WEB", "EU-WEB", "MARKET"}
+
+    warehouses = list(Warehouse.objects.all())
+    assert len(warehouses) >= 4
+    assert len({w.country for w in warehouses}) >= 2
+    assert all(w.latitude and w.longitude for w in warehouses)
+    assert any(w.kind == Warehouse.Kind.STORE and w.allows_pickup for w in warehouses)
+
+    skus = list(SKU.objects.all())
+    assert len(skus) == 40
+    assert all(barcode_problem(s.barcode) is None for s in skus), [s.barcode for s in skus]
+    assert len({s.product.category for s in SKU.objects.select_related("product")}) >= 4
+    assert SKU.objects.filter(code=README_SKU).exists()
+
+    # Every SKU has a price on every channel that does not set its own, in its currency.
+    for channel in channels:
+        prices = PriceListEntry.objects.filter(channel=channel)
+        assert prices.count() == (0 if channel.price_authority else len(skus)), channel.code
+
+    assert TaxRate.objects.filter(country="US", region="NY").exists()
+    assert TaxRate.objects.filter(country="GB", region="").exists()
+
+
+def check_demo_keys():
+    web = Channel.objects.get(code="WEB")
+    assert ChannelToken.objects.filter(channel=web, key_hash=hash_token("demo-web-token")).exists()
+    keys = {channel.code: raw for channel, raw in demo_keys()}
+    assert keys["WEB"] == "demo-web-token"
+    assert set(keys) == set(Channel.objects.values_list("code", flat=True))
+
+
+def check_orders_are_history():
+    orders = Order.objects.all()
+    assert orders.count() >= 25  # a basket no warehouse can ship is redrawn, rarely dropped
+    assert orders.values("channel").distinct().count() >= 3
+    assert orders.filter(status=Order.Status.CANCELLED).exists()
+    assert Customer.objects.count() >= 50
+    assert OrderEvent.objects.filter(kind="placed").count() == orders.count()
+
+    now = timezone.now()
+    assert all(o.placed_at <= now for o in orders)
+    assert orders.filter(placed_at__lt=now - timedelta(days=7)).exists()
+
+    # History is not e-mailed again, and no stock is left on hold.
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+    assert not Reservation.objects.filter(status=Reservation.Status.ACTIVE).exists()
+
+
+def check_stock_levels_equal_the_ledger():
+    sums = {
+        (row["sku_id"], row["warehouse_id"]): (row["on_hand"], row["allocated"], row["reserved"])
+        for row in StockMovement.objects.values("sku_id", "warehouse_id").annotate(
+            on_hand=Sum("on_hand_delta"), allocated=Sum("allocated_delta"), reserved=Sum("reserved_delta")
+        )
+    }
+    levels = list(StockLevel.objects.all())
+    assert levels
+    assert len(sums) == len(levels)
+    for level in levels:
+        expected = sums[(level.sku_id, level.warehouse_id)]
+        assert (level.on_hand, level.allocated, level.soft_reserved) == expected, level
+        assert level.available >= 0
+    assert StockLevel.objects.aggregate(total=Sum("allocated"))["total"] > 0
+    nj = StockLevel.objects.get(sku__code=README_SKU, warehouse__code="DC-NJ")
+    assert nj.available >= 100
+
+
+def test_running_it_twice_changes_nothing():
+    load_demo(orders=10, skus=20)
+    before = snapshot()
+    out = load_demo(orders=10, skus=20)
+    assert "demo data already loaded" in out
+    assert snapshot() == before
