@@ -61,7 +61,9 @@ def _acting_channel(request, code: str | None) -> Channel:
 
 
 def placement_response(result, request) -> Response:
-    order = order_queryset(request, detail=True).get(pk=result.order.pk)
+    # A new order comes back from the service with its lines, payments and
+    # events attached; only a replay needs reading.
+    order = result.order if result.created else order_queryset(request, detail=True).get(pk=result.order.pk)
     response = Response(
         s.OrderDetailOut(order).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     )

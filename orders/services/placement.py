@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.services import customer_for_order
-from inventory.models import SKU, Reservation
+from inventory.models import SKU, Reservation, Warehouse
 from inventory.selectors import available_by_warehouse, warehouses_that_can_ship
 from inventory.services import (
     lock_active_reservations,
@@ -313,7 +313,9 @@ def _shortage_error(data: OrderInput, plan: _Plan) -> InsufficientStock:
     return InsufficientStock(message, fields=fields, shortages=shortages)
 
 
-def _hold_stock(data: OrderInput, plan: _Plan, reference: str, cart: Cart | None) -> list[Reservation]:
+def _hold_stock(
+    data: OrderInput, plan: _Plan, reference: str, cart: Cart | None
+) -> tuple[Warehouse, list[Reservation]]:
     """Soft-reserve the whole order in one warehouse, nearest first."""
     own: dict[tuple[int, int], int] = defaultdict(int)
     cart_holds: list[int] = []
@@ -327,13 +329,14 @@ def _hold_stock(data: OrderInput, plan: _Plan, reference: str, cart: Cart | None
         try:
             with transaction.atomic():
                 release = lock_active_reservations(cart_holds)
-                return stock_reserve(
+                holds = stock_reserve(
                     warehouse_id=warehouse.pk,
                     quantities=plan.quantities,
                     expires_at=expires_at,
                     reference=reference,
                     release=release,
                 )
+            return warehouse, holds
         except InsufficientStock:
             continue  # another order took it meanwhile: try the next nearest
     raise _shortage_error(data, plan)
@@ -384,7 +387,7 @@ def _place(data: OrderInput, *, keys: list[str], cart: Cart | None) -> Order:
     plan = _validate_and_price(data)
     _check_payment(data, plan.priced.grand_total)
     reference = f"placing:{uuid.uuid4().hex}"
-    holds = _hold_stock(data, plan, reference, cart)
+    warehouse, holds = _hold_stock(data, plan, reference, cart)
     hold_ids = [r.pk for r in holds]
     try:
         # A fresh key per attempt: a retry with another card must not get a cached decline.
@@ -393,7 +396,7 @@ def _place(data: OrderInput, *, keys: list[str], cart: Cart | None) -> Order:
         _give_back(hold_ids, cart, reference)
         raise
     try:
-        return _record(data, plan, holds, auth, keys=keys, cart=cart)
+        return _record(data, plan, warehouse, holds, auth, keys=keys, cart=cart)
     except BaseException:
         if auth is not None:
             authorization_void(gateway=data.payment.gateway, reference=auth.reference)  # type: ignore[union-attr]
@@ -415,12 +418,16 @@ def _give_back(hold_ids: list[int], cart: Cart | None, reference: str) -> None:
 def _record(
     data: OrderInput,
     plan: _Plan,
+    warehouse: Warehouse,
     holds: list[Reservation],
     auth: Authorization | None,
     *,
     keys: list[str],
     cart: Cart | None,
 ) -> Order:
+    """Write the order and everything with it; the stock is allocated last, so
+    its rows stay locked only for the end of this transaction. The order is
+    returned with its lines, payments and events attached, ready to render."""
     channel = data.channel
     customer = customer_for_order(
         channel=channel,
@@ -431,7 +438,7 @@ def _record(
     )
     is_vip = data.is_vip or customer.is_vip
     priced = plan.priced
-    warehouse_id = holds[0].warehouse_id
+    warehouse_id = warehouse.pk
     now = timezone.now()
     order = Order.objects.create(
         channel=channel,
@@ -461,8 +468,7 @@ def _record(
         placed_at=now,
         created_by=data.actor.user if data.actor.type == "staff" else None,
     )
-    reservations_allocate(reservation_ids=[r.pk for r in holds], reference=f"order:{order.pk}")
-    OrderLine.objects.bulk_create(
+    lines = OrderLine.objects.bulk_create(
         [
             OrderLine(
                 order=order,
@@ -476,12 +482,13 @@ def _record(
                 tax_amount=p.tax_amount,
                 line_total=p.line_total,
                 unit_cost=plan.skus[ln.sku].unit_cost,
-                warehouse_id=warehouse_id,
+                warehouse=warehouse,
                 quantity_allocated=ln.quantity,
             )
             for i, (ln, p) in enumerate(zip(data.lines, priced.lines, strict=True))
         ]
     )
+    payments = []
     if auth is not None:
         payment = Payment.objects.create(
             order=order,
@@ -503,16 +510,21 @@ def _record(
             success=True,
             gateway_reference=auth.reference,
         )
-    event_for(
+        payments.append(payment)
+    event = event_for(
         order,
         "placed",
         data.actor,
         to_status=order.status,
-        message=f"Placed via {order.get_source_display().lower()}; allocated from warehouse {warehouse_id}.",
-        data={"warehouse_id": warehouse_id, "grand_total": str(priced.grand_total)},
-    ).save()
+        message=f"Placed via {order.get_source_display().lower()}; allocated from {warehouse.code}.",
+        data={"warehouse": warehouse.code, "grand_total": str(priced.grand_total)},
+    )
+    event.save()
     emit("order.placed", {"order_id": order.pk}, aggregate=f"order:{order.pk}")
     idempotency_bind(channel=channel, keys=keys, order=order)
     if cart is not None:
         Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.CHECKED_OUT, order=order, updated_at=now)
+    reservations_allocate(reservation_ids=[r.pk for r in holds], reference=f"order:{order.pk}")
+    order.warehouse = warehouse
+    order._prefetched_objects_cache = {"lines": lines, "payments": payments, "events": [event]}
     return order
