@@ -1,0 +1,267 @@
+"""Shared plumbing for the benchmarks: environment, a throw-away database,
+a gunicorn server as a subprocess, and small statistics helpers.
+
+Everything talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import math
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+VENV_BIN = Path(sys.executable).parent
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
+BENCH_SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class BenchError(RuntimeError):
+    """A problem that stops the benchmark (printed without a traceback)."""
+
+
+def configure_environment() -> dict[str, str]:
+    """Set the variables the OMS reads, in this process (for django.setup()) and
+    for the server it starts; returns the server's environment."""
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
+    os.environ.setdefault("CACHE_KEY_PREFIX", "oms-bench")
+    forced = {
+        "DJANGO_SETTINGS_MODULE": "oms.settings",
+        "DEBUG": "false",  # DEBUG keeps every query in memory: never benchmark with it
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The outbox row is still written in the order's transaction; eager mode only
+        # skips waking a Celery worker through the broker after each commit.
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "OMS_QUERY_COUNT_HEADER": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+    os.environ.update(forced)
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        host = urlsplit(os.environ[name]).hostname or ""
+        if host not in LOCAL_HOSTS:
+            raise BenchError(f"{name} must point at this machine (127.0.0.1), not {host!r}.")
+    return dict(os.environ)
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    user: str
+    password: str
+    host: str
+    port: int
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        parts = urlsplit(url)
+        if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
+            raise BenchError(f"DATABASE_URL must be postgres://..., not {parts.scheme}://")
+        return cls(
+            name=unquote(parts.path.lstrip("/")),
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+        )
+
+    def recreate(self) -> None:
+        """Drop and create the database (a fresh one every run)."""
+        if "bench" not in self.name.lower():
+            raise BenchError(
+                f"Refusing to drop database {self.name!r}: the benchmark recreates its database on "
+                "every run, so its name must contain 'bench' (e.g. DATABASE_URL=postgres://postgres@"
+                "127.0.0.1:5432/oms_bench)."
+            )
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=5,
+        ) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    workers: int
+    threads: int
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _healthy(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        return response.status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def _stop(process: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGTERM the gunicorn master (it stops its workers), then SIGKILL its
+    process group (only this server's processes) if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: pgid == pid
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def gunicorn(
+    *,
+    env: dict[str, str],
+    workers: int,
+    threads: int,
+    log_path: Path,
+    worker_connections: int | None = None,
+    start_timeout: float = 60.0,
+) -> Iterator[Server]:
+    """Run `gunicorn oms.wsgi` on a free 127.0.0.1 port until the block exits
+    (normally, on error or on Ctrl-C)."""
+    port = free_port()
+    cmd = [
+        str(VENV_BIN / "gunicorn"), "oms.wsgi",
+        "-b", f"127.0.0.1:{port}",
+        "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+        "--keep-alive", "10", "--graceful-timeout", "10", "--timeout", "60",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    if worker_connections:
+        cmd += ["--worker-connections", str(worker_connections)]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop it ourselves
+        )
+    server = Server(port=port, process=process, log_path=log_path, workers=workers, threads=threads)
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not _healthy(port):
+            if process.poll() is not None:
+                raise BenchError(f"gunicorn exited with code {process.returncode}:\n{server.log_tail()}")
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"gunicorn did not answer /healthz within {start_timeout:.0f}s:\n{server.log_tail()}"
+                )
+            time.sleep(0.2)
+        yield server
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, so `finally:` blocks (server stop) run."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile of an already sorted sequence (p in 0..100)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def summarize(values: Sequence[float], digits: int = 1) -> dict[str, float | int | None]:
+    """count, mean, min, p50, p90, p99, max."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "mean": None, "min": None, "p50": None, "p90": None, "p99": None, "max": None}
+    return {
+        "count": len(ordered),
+        "mean": round(sum(ordered) / len(ordered), digits),
+        "min": round(ordered[0], digits),
+        "p50": round(percentile(ordered, 50), digits),
+        "p90": round(percentile(ordered, 90), digits),
+        "p99": round(percentile(ordered, 99), digits),
+        "max": round(ordered[-1], digits),
+    }
+
+
+def machine_info() -> dict[str, object]:
+    import django
+
+    info: dict[str, object] = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+    }
+    with contextlib.suppress(OSError):
+        info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    with contextlib.suppress(Exception):
+        from importlib.metadata import version
+
+        info["gunicorn"] = version("gunicorn")
+        info["psycopg"] = version("psycopg")
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        git = ["git", "-C", str(ROOT)]
+        info["git_commit"] = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        changed = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True, timeout=10)
+        info["git_uncommitted_files"] = len(changed.stdout.splitlines())
+    return info
