@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from .models import Channel, ChannelToken, OutboxEvent
 from .money import UnknownCurrency, round_money
 from .outbox import dispatch_pending
+from .services import channel_tokens_revoke, outbox_events_retry
 
 # --- Shared helpers ------------------------------------------------------------
 
@@ -227,7 +228,7 @@ class ChannelTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ChannelToken]) -> None:
-        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = channel_tokens_revoke(token_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
 
 
@@ -328,12 +329,7 @@ class OutboxEventAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry failed events", permissions=["dispatch"])
     def retry_failed_events(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
-        # The one write the admin makes to the outbox: put given-up events back in
-        # the queue. Attempts are kept, so each gets one more try before it is
-        # marked failed again.
-        retried = queryset.filter(failed_at__isnull=False, dispatched_at__isnull=True).update(
-            failed_at=None, available_at=timezone.now(), claimed_until=None
-        )
+        retried = outbox_events_retry(event_ids=queryset.values_list("pk", flat=True))
         self.message_user(
             request, f"{retried} failed event(s) queued for another delivery attempt.", messages.SUCCESS
         )
