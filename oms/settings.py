@@ -28,9 +28,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and not env_bool("OMS_ALLOW_INSECURE_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY is not set (set DEBUG=true for a development key).")
+# Without SECRET_KEY, management commands (migrate, makemigrations, check)
+# still run on a development key, but the web server and the Celery worker
+# refuse to start unless DEBUG is on (oms/wsgi.py, oms/celery.py).
+INSECURE_SECRET_KEY = not SECRET_KEY
+if INSECURE_SECRET_KEY:
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
