@@ -1,4 +1,4 @@
-"""Catalogue, locations and stock.
+"""Stock: levels, the movement ledger and soft reservations.
 
 Stock is a ledger: StockLevel holds the current quantities and every change
 to them writes a StockMovement in the same transaction, so the levels always
@@ -9,93 +9,11 @@ look: available = on_hand - allocated - soft_reserved can never go below 0.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
-from oms.money import CURRENCY_CHOICES, MoneyField
-
-from .barcodes import barcode_problem
-
-
-class Product(models.Model):
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    category = models.CharField(max_length=100, blank=True, db_index=True)
-    brand = models.CharField(max_length=100, blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class SKU(models.Model):
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
-    code = models.CharField(max_length=64, unique=True)
-    barcode = models.CharField(
-        max_length=48, unique=True, help_text="GTIN/EAN/UPC, or an internal Code128 value."
-    )
-    name = models.CharField(max_length=200)
-    weight_grams = models.PositiveIntegerField()
-    length_mm = models.PositiveIntegerField()
-    width_mm = models.PositiveIntegerField()
-    height_mm = models.PositiveIntegerField()
-    unit_cost = MoneyField()
-    cost_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["code"]
-        verbose_name = "SKU"
-        constraints = [models.CheckConstraint(condition=Q(unit_cost__gte=0), name="sku_unit_cost_gte_0")]
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.name}"
-
-    def clean(self) -> None:
-        problem = barcode_problem(self.barcode)
-        if problem:
-            raise ValidationError({"barcode": f"Barcode {problem}."})
-
-
-class Warehouse(models.Model):
-    class Kind(models.TextChoices):
-        DC = "dc", "Distribution centre"
-        STORE = "store", "Store"
-
-    code = models.CharField(max_length=32, unique=True)
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    line1 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100)
-    region = models.CharField(max_length=100, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=2)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6)
-    ships = models.BooleanField(default=True, help_text="Ships parcels to customers.")
-    allows_pickup = models.BooleanField(default=False, help_text="Customers can collect orders here.")
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["code"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(latitude__gte=-90, latitude__lte=90), name="warehouse_lat_range"
-            ),
-            models.CheckConstraint(
-                condition=Q(longitude__gte=-180, longitude__lte=180), name="warehouse_lng_range"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+from .catalog import SKU
+from .locations import Warehouse
 
 
 class StockLevel(models.Model):
