@@ -7,13 +7,16 @@ their admins are read-only views.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 
+from oms.actors import Actor
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, admin_changelist_link
+from oms.errors import DomainError
 
 from .models import SKU, Product, Reservation, StockLevel, StockMovement, Warehouse
+from .operations import count_start
 from .selectors import sku_availability
 
 
@@ -114,6 +117,17 @@ class WarehouseAdmin(admin.ModelAdmin):
         ("Services", {"fields": ["ships", "allows_pickup"]}),
         ("Stock", {"fields": ["stock_link", "created_at"]}),
     ]
+    actions = ["start_cycle_count"]
+
+    @admin.action(description="Start a cycle count of everything stocked there")
+    def start_cycle_count(self, request: HttpRequest, queryset: QuerySet[Warehouse]) -> None:
+        for warehouse in queryset.order_by("code"):
+            try:
+                sheet = count_start(warehouse_id=warehouse.pk, actor=Actor.for_user(request.user))
+            except DomainError as exc:
+                messages.error(request, f"{warehouse.code}: {exc.message}")
+            else:
+                messages.success(request, f"{warehouse.code}: count sheet {sheet.pk} started.")
 
     @admin.display(description="Stock")
     def stock_link(self, warehouse: Warehouse) -> str:
@@ -200,3 +214,6 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=reference", "sku__code"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+from . import admin_operations  # noqa: E402, F401 - registers structure, transfer and count admins

@@ -59,6 +59,8 @@ def _apply(
     *,
     reference: str,
     note: str = "",
+    reason: str = "",
+    actor: str = "",
 ) -> None:
     """Add the deltas to the (already locked) levels and write one movement each."""
     totals: dict[Key, _Delta] = defaultdict(_Delta)
@@ -80,6 +82,8 @@ def _apply(
                 reserved_delta=delta.reserved,
                 reference=reference,
                 note=note,
+                reason=reason,
+                actor=actor[:80],
             )
         )
     if not movements:

@@ -62,6 +62,7 @@ class StockMovement(models.Model):
         TRANSFER_OUT = "transfer_out"
         TRANSFER_IN = "transfer_in"
         COUNT = "count"
+        WRITE_OFF = "write_off"
 
     sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="movements")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="movements")
@@ -70,7 +71,11 @@ class StockMovement(models.Model):
     allocated_delta = models.IntegerField(default=0)
     reserved_delta = models.IntegerField(default=0)
     reference = models.CharField(max_length=100, blank=True, db_index=True)
+    reason = models.CharField(
+        max_length=24, blank=True, help_text="Reason code of an adjustment or write-off."
+    )
     note = models.CharField(max_length=255, blank=True)
+    actor = models.CharField(max_length=80, blank=True, help_text="Who: staff user, channel or system.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -57,6 +57,13 @@ ADMIN_MODELS = [
     "inventory.StockLevel",
     "inventory.StockMovement",
     "inventory.Reservation",
+    "inventory.Zone",
+    "inventory.Bin",
+    "inventory.SKUBin",
+    "inventory.Transfer",
+    "inventory.TransferLine",
+    "inventory.CountSheet",
+    "inventory.CountLine",
     "orders.PriceListEntry",
     "orders.TaxRate",
     "orders.Cart",
@@ -92,6 +99,10 @@ EDITABLE_MODELS = [
     "inventory.Product",
     "inventory.SKU",
     "inventory.Warehouse",
+    "inventory.Zone",
+    "inventory.Bin",
+    "inventory.SKUBin",
+    "inventory.Transfer",
     "orders.PriceListEntry",
     "orders.TaxRate",
 ]
@@ -181,6 +192,30 @@ def _admin_place(
     return order_place(data=data, idempotency_key=idempotency_key).order
 
 
+def _admin_structure_and_operations(warehouse: Warehouse, sku) -> None:
+    """A zone, bin, SKU bin assignment, transfer and count sheet in a new warehouse."""
+    from inventory.models import Bin, SKUBin, Zone
+    from inventory.operations import count_start, transfer_create
+
+    zone = Zone.objects.create(warehouse=warehouse, code="A", name="Ambient", walk_sequence=1)
+    bin_ = Bin.objects.create(
+        warehouse=warehouse,
+        zone=zone,
+        code="A-01-02-03",
+        aisle="A",
+        rack="01",
+        shelf="02",
+        position="03",
+        walk_sequence=10,
+    )
+    SKUBin.objects.create(sku=sku, warehouse=warehouse, bin=bin_, kind=SKUBin.Kind.PRIMARY)
+    other = Warehouse.objects.exclude(pk=warehouse.pk).order_by("pk").first()
+    transfer_create(
+        from_warehouse_id=warehouse.pk, to_warehouse_id=other.pk, lines=[(sku.pk, 1)], actor=Actor.system()
+    )
+    count_start(warehouse_id=warehouse.pk, actor=Actor.system())
+
+
 def _admin_grow(catalog: _AdminCatalog) -> None:
     """Add a row to every table the admin lists."""
     n = next(_serial)
@@ -203,6 +238,7 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
         allows_pickup=True,
     )
     stock_receive(warehouse_id=warehouse.pk, sku_id=sku.pk, quantity=5, reference=f"po:grow-{n}")
+    _admin_structure_and_operations(warehouse, sku)
     TaxRate.objects.create(country="US", region=f"R{n}", rate=Decimal("0.05"), name=f"State tax {n}")
     customer_create(
         channel=catalog.channel,
