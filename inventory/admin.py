@@ -8,16 +8,17 @@ their admins are read-only views.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from oms.actors import Actor
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, admin_changelist_link
 from oms.errors import DomainError
 
+from .api import STATUSES, position_status, status_filter
 from .models import SKU, Product, Reservation, StockLevel, StockMovement, Warehouse
 from .operations import count_start
-from .selectors import sku_availability
+from .selectors import DEMAND_WINDOW_DAYS, sku_availability, stock_positions
 
 
 class SKUInline(admin.TabularInline):
@@ -138,40 +139,73 @@ class WarehouseAdmin(admin.ModelAdmin):
         )
 
 
-class AvailabilityFilter(admin.SimpleListFilter):
-    title = "availability"
-    parameter_name = "availability"
+class PositionStatusFilter(admin.SimpleListFilter):
+    title = "stock status"
+    parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("in", "Available"), ("out", "None available")]
+        return [("out", "Out of stock"), ("low", "Low stock"), ("over", "Overstock / no demand")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "in":
-            return queryset.filter(available_quantity__gt=0)
-        if self.value() == "out":
-            return queryset.filter(available_quantity__lte=0)
-        return queryset
+        return queryset.filter(status_filter(self.value())) if self.value() in STATUSES else queryset
 
 
 @admin.register(StockLevel)
 class StockLevelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["sku", "warehouse", "on_hand", "allocated", "soft_reserved", "available", "updated_at"]
-    list_filter = ["warehouse", AvailabilityFilter]
-    list_select_related = ["sku", "warehouse"]
-    search_fields = ["sku__code", "sku__barcode"]
-    readonly_fields = ["available"]
-    fields = ["sku", "warehouse", "on_hand", "allocated", "soft_reserved", "available", "updated_at"]
+    """The consolidated inventory view: every SKU in every location, with what is
+    coming in and how long it lasts (same figures as /api/v1/inventory/positions/)."""
+
+    list_display = [
+        "sku",
+        "warehouse",
+        "on_hand",
+        "allocated",
+        "soft_reserved",
+        "available",
+        "incoming",
+        "demand",
+        "cover",
+        "status",
+    ]
+    list_filter = [PositionStatusFilter, "warehouse"]
+    search_fields = ["sku__code", "sku__barcode", "sku__name"]
+    readonly_fields = ["available", "incoming", "demand", "cover", "status"]
+    fields = [
+        "sku",
+        "warehouse",
+        "on_hand",
+        "allocated",
+        "soft_reserved",
+        "available",
+        "incoming",
+        "demand",
+        "cover",
+        "status",
+        "updated_at",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(available_quantity=F("on_hand") - F("allocated") - F("soft_reserved"))
-        )
+        return stock_positions()
 
-    @admin.display(description="Available", ordering="available_quantity")
+    @admin.display(description="Available", ordering="available_qty")
     def available(self, level: StockLevel) -> int:
-        return level.available
+        return level.available_qty
+
+    @admin.display(description="Incoming", ordering="incoming")
+    def incoming(self, level: StockLevel) -> int:
+        return level.incoming
+
+    @admin.display(description=f"Sold ({DEMAND_WINDOW_DAYS} d)", ordering="demand")
+    def demand(self, level: StockLevel) -> int:
+        return level.demand
+
+    @admin.display(description="Days of cover", ordering="days_of_cover")
+    def cover(self, level: StockLevel) -> str:
+        return "-" if level.days_of_cover is None else f"{level.days_of_cover:.1f}"
+
+    @admin.display(description="Status")
+    def status(self, level: StockLevel) -> str:
+        return position_status(level.available_qty, level.days_of_cover, level.demand)
 
 
 @admin.register(StockMovement)

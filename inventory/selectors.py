@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
 
 from oms.geo import haversine_km
 
-from .models import SKU, StockLevel, Warehouse
+from .models import SKU, StockLevel, StockMovement, TransferLine, Warehouse
 
 
 def available_by_warehouse(
@@ -116,3 +131,80 @@ def ledger_mismatches(sku_ids: Iterable[int] | None = None) -> list[dict]:
         for r in rows
         if (r[2], r[4], r[6]) != (r[3], r[5], r[7])
     ]
+
+
+DEMAND_WINDOW_DAYS = 28
+
+
+def stock_positions(*, demand_days: int = DEMAND_WINDOW_DAYS) -> QuerySet[StockLevel]:
+    """Every SKU x warehouse with what a planner needs, computed in SQL so a page
+    of any size costs the same queries:
+
+    available, incoming (transfers in transit to it; purchase orders join in
+    once purchasing lands), demand = units allocated in the last `demand_days`
+    (net of deallocations, from the ledger, so inventory needs no orders
+    import), avg_daily_demand and days_of_cover = available / avg daily demand
+    (NULL when there was no demand).
+    """
+    since = timezone.now() - timedelta(days=demand_days)
+    demand = (
+        StockMovement.objects.filter(
+            sku_id=OuterRef("sku_id"),
+            warehouse_id=OuterRef("warehouse_id"),
+            kind__in=[StockMovement.Kind.ALLOCATE, StockMovement.Kind.DEALLOCATE],
+            created_at__gte=since,
+        )
+        .order_by()
+        .values("sku_id")
+        .annotate(total=Sum("allocated_delta"))
+        .values("total")
+    )
+    in_transit = (
+        TransferLine.objects.filter(
+            sku_id=OuterRef("sku_id"),
+            transfer__to_warehouse_id=OuterRef("warehouse_id"),
+            transfer__status="in_transit",
+        )
+        .order_by()
+        .values("sku_id")
+        .annotate(total=Sum(F("quantity") - F("quantity_received")))
+        .values("total")
+    )
+    decimal = DecimalField(max_digits=14, decimal_places=2)
+    daily = Cast("demand", decimal) / Value(demand_days)
+    return (
+        StockLevel.objects.select_related("sku", "warehouse")
+        .filter(warehouse__is_active=True)
+        .annotate(
+            available_qty=F("on_hand") - F("allocated") - F("soft_reserved"),
+            incoming=Coalesce(Subquery(in_transit, output_field=IntegerField()), Value(0)),
+            demand=Coalesce(Subquery(demand, output_field=IntegerField()), Value(0)),
+        )
+        .annotate(
+            avg_daily_demand=ExpressionWrapper(daily, output_field=decimal),
+            days_of_cover=ExpressionWrapper(
+                Cast("available_qty", decimal) / NullIf(daily, Value(0)), output_field=decimal
+            ),
+        )
+    )
+
+
+STATUSES = ("out", "low", "over")
+
+
+def position_status(available: int, days_of_cover, demand: int) -> str:
+    if available <= 0:
+        return "out"
+    if days_of_cover is not None and days_of_cover < settings.LOW_STOCK_DAYS:
+        return "low"
+    if demand == 0 or (days_of_cover is not None and days_of_cover > settings.OVERSTOCK_DAYS):
+        return "over"
+    return "ok"
+
+
+def status_filter(status: str) -> Q:
+    """The SQL form of position_status, so a filtered page is still one query."""
+    out = Q(available_qty__lte=0)
+    low = ~out & Q(days_of_cover__lt=settings.LOW_STOCK_DAYS)
+    over = ~out & (Q(demand=0) | Q(days_of_cover__gt=settings.OVERSTOCK_DAYS))
+    return {"out": out, "low": low, "over": over}[status]

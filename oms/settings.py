@@ -160,6 +160,10 @@ PAYMENT_GATEWAYS = {
 }
 DEFAULT_PAYMENT_GATEWAY = os.environ.get("DEFAULT_PAYMENT_GATEWAY", "test")
 STAFF_DIGEST_EMAILS = env_list("STAFF_DIGEST_EMAILS")
+# The consolidated inventory view calls a position low below this many days of
+# cover, and overstocked above OVERSTOCK_DAYS (or when nothing sold in 28 days).
+LOW_STOCK_DAYS = int(os.environ.get("LOW_STOCK_DAYS", "7"))
+OVERSTOCK_DAYS = int(os.environ.get("OVERSTOCK_DAYS", "120"))
 MAX_LINE_QUANTITY = int(os.environ.get("MAX_LINE_QUANTITY", "10000"))
 MAX_ORDER_LINES = int(os.environ.get("MAX_ORDER_LINES", "500"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12"))

@@ -2,5 +2,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("customers.api")),
+    path("", include("inventory.api")),
     path("", include("orders.api")),
 ]

@@ -625,13 +625,18 @@ def test_sku_list_shows_stock_totals(admin_client, _admin_catalog):
     assert (sku.total_on_hand, sku.total_available) == (500, 496)
 
 
-def test_stock_level_list_shows_available_and_filters(admin_client, _admin_catalog):
+def test_stock_level_list_is_the_consolidated_view(admin_client, _admin_catalog):
     _admin_place(_admin_catalog, email="ada@example.com", quantity=7)
     url = _changelist_url("inventory.StockLevel")
     response = admin_client.get(url, {"warehouse__id__exact": _admin_catalog.warehouse.pk})
     [level] = response.context["cl"].result_list
-    assert level.available == 493
-    assert admin_client.get(url, {"availability": "out"}).context["cl"].result_count == 0
+    assert (level.available_qty, level.demand, level.incoming) == (493, 7, 0)
+    assert b"Days of cover" in response.content
+    assert admin_client.get(url, {"status": "out"}).context["cl"].result_count == 0
+    # 7 sold in 28 days is 0.25 a day: 493 available last ~1972 days, far past OVERSTOCK_DAYS.
+    assert admin_client.get(url, {"status": "over", "q": "ADM-SHOE-42"}).context["cl"].result_count == 1
+    assert admin_client.get(url, {"status": "low", "q": "ADM-SHOE-42"}).context["cl"].result_count == 0
+
     assert admin_client.get(url, {"q": "ADM-SHOE-42"}).context["cl"].result_count == 1
 
 

@@ -1,0 +1,92 @@
+"""Staff API: the consolidated inventory view (every SKU in every location)."""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+
+from oms.api.permissions import IsStaff
+from oms.errors import InvalidInput
+
+from .models import StockLevel
+from .selectors import DEMAND_WINDOW_DAYS, STATUSES, position_status, status_filter, stock_positions
+
+
+class StockPositionSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    name = serializers.CharField(source="sku.name")
+    warehouse = serializers.CharField(source="warehouse.code")
+    available = serializers.IntegerField(source="available_qty")
+    incoming = serializers.IntegerField(
+        help_text="In transit to this location (and on open purchase orders)."
+    )
+    demand = serializers.IntegerField(help_text=f"Units allocated in the last {DEMAND_WINDOW_DAYS} days.")
+    avg_daily_demand = serializers.DecimalField(max_digits=14, decimal_places=2)
+    days_of_cover = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=1,
+        allow_null=True,
+        help_text="Available / average daily demand; null without demand.",
+    )
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StockLevel
+        fields = [
+            "sku",
+            "name",
+            "warehouse",
+            "on_hand",
+            "allocated",
+            "soft_reserved",
+            "available",
+            "incoming",
+            "demand",
+            "avg_daily_demand",
+            "days_of_cover",
+            "status",
+        ]
+
+    def get_status(self, level: StockLevel) -> str:
+        return position_status(level.available_qty, level.days_of_cover, level.demand)
+
+
+class StockPositions(generics.ListAPIView):
+    """On hand, allocated, reserved, available, incoming and days of cover for
+    every SKU in every active location. `status`: out (nothing available), low
+    (fewer than LOW_STOCK_DAYS of cover), over (no demand, or more than
+    OVERSTOCK_DAYS of cover)."""
+
+    serializer_class = StockPositionSerializer
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("warehouse", str, description="Warehouse code."),
+            OpenApiParameter("sku", str, description="SKU code."),
+            OpenApiParameter("category", str),
+            OpenApiParameter("status", str, enum=list(STATUSES)),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        qs = stock_positions()
+        if params.get("warehouse"):
+            qs = qs.filter(warehouse__code=params["warehouse"])
+        if params.get("sku"):
+            qs = qs.filter(sku__code=params["sku"])
+        if params.get("category"):
+            qs = qs.filter(sku__product__category__iexact=params["category"])
+        status = params.get("status")
+        if status:
+            if status not in STATUSES:
+                raise InvalidInput.field("status", f"must be one of: {', '.join(STATUSES)}")
+            qs = qs.filter(status_filter(status))
+        return qs.order_by("sku__code", "warehouse__code")
+
+
+urlpatterns = [path("inventory/positions/", StockPositions.as_view(), name="stock-positions")]
