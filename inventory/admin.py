@@ -250,4 +250,7 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-from . import admin_operations  # noqa: E402, F401 - registers structure, transfer and count admins
+from . import (  # noqa: E402 - the admins below register themselves on import
+    admin_operations,  # noqa: F401 - registers structure, transfer and count admins
+    admin_purchasing,  # noqa: F401 - registers the purchasing admin
+)

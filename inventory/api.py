@@ -19,8 +19,9 @@ class StockPositionSerializer(serializers.ModelSerializer):
     warehouse = serializers.CharField(source="warehouse.code")
     available = serializers.IntegerField(source="available_qty")
     incoming = serializers.IntegerField(
-        help_text="In transit to this location (and on open purchase orders)."
+        help_text="In transit to here plus still due on open purchase orders."
     )
+    next_eta = serializers.DateField(allow_null=True, help_text="Earliest ETA of an open purchase order.")
     demand = serializers.IntegerField(help_text=f"Units allocated in the last {DEMAND_WINDOW_DAYS} days.")
     avg_daily_demand = serializers.DecimalField(max_digits=14, decimal_places=2)
     days_of_cover = serializers.DecimalField(
@@ -42,6 +43,7 @@ class StockPositionSerializer(serializers.ModelSerializer):
             "soft_reserved",
             "available",
             "incoming",
+            "next_eta",
             "demand",
             "avg_daily_demand",
             "days_of_cover",

@@ -25,6 +25,7 @@ from django.utils import timezone
 from oms.geo import haversine_km
 
 from .models import SKU, StockLevel, StockMovement, TransferLine, Warehouse
+from .purchasing.selectors import incoming_quantity_subquery, next_eta_subquery
 
 
 def available_by_warehouse(
@@ -140,8 +141,8 @@ def stock_positions(*, demand_days: int = DEMAND_WINDOW_DAYS) -> QuerySet[StockL
     """Every SKU x warehouse with what a planner needs, computed in SQL so a page
     of any size costs the same queries:
 
-    available, incoming (transfers in transit to it; purchase orders join in
-    once purchasing lands), demand = units allocated in the last `demand_days`
+    available, incoming (transfers in transit to it plus what open purchase
+    orders still bring, with the earliest ETA), demand = units allocated in the last `demand_days`
     (net of deallocations, from the ledger, so inventory needs no orders
     import), avg_daily_demand and days_of_cover = available / avg daily demand
     (NULL when there was no demand).
@@ -177,7 +178,9 @@ def stock_positions(*, demand_days: int = DEMAND_WINDOW_DAYS) -> QuerySet[StockL
         .filter(warehouse__is_active=True)
         .annotate(
             available_qty=F("on_hand") - F("allocated") - F("soft_reserved"),
-            incoming=Coalesce(Subquery(in_transit, output_field=IntegerField()), Value(0)),
+            incoming=Coalesce(Subquery(in_transit, output_field=IntegerField()), Value(0))
+            + incoming_quantity_subquery(),
+            next_eta=next_eta_subquery(),
             demand=Coalesce(Subquery(demand, output_field=IntegerField()), Value(0)),
         )
         .annotate(

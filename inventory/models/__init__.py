@@ -3,19 +3,35 @@
 from .catalog import SKU, Product
 from .locations import Bin, SKUBin, Warehouse, Zone
 from .operations import TRANSFER_TRANSITIONS, CountLine, CountSheet, Transfer, TransferLine
+from .purchasing import (
+    PO_OPEN_STATUSES,
+    PO_TRANSITIONS,
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    Supplier,
+    SupplierSKU,
+)
 from .stock import Reservation, StockLevel, StockMovement
 
 __all__ = [
+    "PO_OPEN_STATUSES",
+    "PO_TRANSITIONS",
     "SKU",
     "TRANSFER_TRANSITIONS",
     "Bin",
     "CountLine",
     "CountSheet",
     "Product",
+    "PurchaseOrder",
+    "PurchaseOrderEvent",
+    "PurchaseOrderLine",
     "Reservation",
     "SKUBin",
     "StockLevel",
     "StockMovement",
+    "Supplier",
+    "SupplierSKU",
     "Transfer",
     "TransferLine",
     "Warehouse",

@@ -64,6 +64,11 @@ ADMIN_MODELS = [
     "inventory.TransferLine",
     "inventory.CountSheet",
     "inventory.CountLine",
+    "inventory.Supplier",
+    "inventory.SupplierSKU",
+    "inventory.PurchaseOrder",
+    "inventory.PurchaseOrderLine",
+    "inventory.PurchaseOrderEvent",
     "orders.PriceListEntry",
     "orders.TaxRate",
     "orders.Cart",
@@ -82,6 +87,8 @@ READ_ONLY_MODELS = [
     "inventory.StockLevel",
     "inventory.StockMovement",
     "inventory.Reservation",
+    "inventory.PurchaseOrderLine",
+    "inventory.PurchaseOrderEvent",
     "orders.Cart",
     "orders.CartLine",
     "orders.Order",
@@ -103,6 +110,9 @@ EDITABLE_MODELS = [
     "inventory.Bin",
     "inventory.SKUBin",
     "inventory.Transfer",
+    "inventory.Supplier",
+    "inventory.SupplierSKU",
+    "inventory.PurchaseOrder",
     "orders.PriceListEntry",
     "orders.TaxRate",
 ]
@@ -214,6 +224,23 @@ def _admin_structure_and_operations(warehouse: Warehouse, sku) -> None:
         from_warehouse_id=warehouse.pk, to_warehouse_id=other.pk, lines=[(sku.pk, 1)], actor=Actor.system()
     )
     count_start(warehouse_id=warehouse.pk, actor=Actor.system())
+    _admin_purchase_order(warehouse, sku)
+
+
+def _admin_purchase_order(warehouse: Warehouse, sku) -> None:
+    """A supplier with a price for the SKU, and an order for it partly received."""
+    from inventory.models import Supplier, SupplierSKU
+    from inventory.purchasing import purchase_order_create, purchase_order_receive, purchase_order_send
+
+    supplier = Supplier.objects.create(
+        code=f"SUP-{warehouse.code}", name=f"Supplier {warehouse.code}", currency="USD"
+    )
+    SupplierSKU.objects.create(supplier=supplier, sku=sku, unit_cost=Decimal("3.00"))
+    po = purchase_order_create(
+        supplier_id=supplier.pk, warehouse_id=warehouse.pk, lines=[(sku.pk, 10)], actor=Actor.system()
+    )
+    purchase_order_send(po_id=po.pk, actor=Actor.system())
+    purchase_order_receive(po_id=po.pk, receipts={sku.pk: 4}, actor=Actor.system())
 
 
 def _admin_grow(catalog: _AdminCatalog) -> None:

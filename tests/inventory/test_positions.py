@@ -85,3 +85,27 @@ def test_query_count_is_constant(staff_api, channel, warehouse, n):
         response = staff_api.get(URL, {"page_size": 200})
     assert response.status_code == 200 and response.json()["count"] == n
     assert len(ctx.captured_queries) == 2  # count + page
+
+
+def test_incoming_adds_open_purchase_orders_with_their_eta(staff_api, channel, warehouse):
+    from datetime import date
+
+    from inventory.models import Supplier, SupplierSKU
+    from inventory.purchasing import purchase_order_create, purchase_order_receive, purchase_order_send
+
+    sku = sku_in_stock(channel=channel, warehouse=warehouse, quantity=10)
+    supplier = Supplier.objects.create(code="ACME", name="Acme", currency="USD")
+    SupplierSKU.objects.create(supplier=supplier, sku=sku, unit_cost=Decimal("3.00"))
+    po = purchase_order_create(
+        supplier_id=supplier.pk,
+        warehouse_id=warehouse.pk,
+        lines=[(sku.pk, 30)],
+        expected_at=date(2030, 1, 15),
+        actor=Actor.system(),
+    )
+    row = by_key(staff_api.get(URL).json())[(sku.code, warehouse.code)]
+    assert (row["incoming"], row["next_eta"]) == (0, None)  # a draft brings nothing yet
+    purchase_order_send(po_id=po.pk, actor=Actor.system())
+    purchase_order_receive(po_id=po.pk, receipts={sku.pk: 12}, actor=Actor.system())
+    row = by_key(staff_api.get(URL).json())[(sku.code, warehouse.code)]
+    assert (row["on_hand"], row["incoming"], row["next_eta"]) == (22, 18, "2030-01-15")
