@@ -17,7 +17,7 @@ from oms.actors import Actor
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from oms.errors import DomainError
 
-from .models import Bin, CountLine, CountSheet, SKUBin, Transfer, TransferLine, Zone
+from .models import Bin, CountLine, CountSheet, ReorderRule, SKUBin, Transfer, TransferLine, Zone
 from .operations import (
     count_approve,
     count_cancel,
@@ -27,6 +27,7 @@ from .operations import (
     transfer_receive,
     transfer_ship,
 )
+from .replenishment import reorder_check
 
 
 def run_for_each(
@@ -260,3 +261,36 @@ class CountLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["sheet", "sku", "expected", "counted", "variance"]
     list_select_related = ["sheet", "sku"]
     search_fields = ["sku__code", "=sheet__id"]
+
+
+@admin.register(ReorderRule)
+class ReorderRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "sku",
+        "warehouse",
+        "method",
+        "reorder_point",
+        "order_up_to",
+        "safety_stock",
+        "is_active",
+        "computed_at",
+    ]
+    list_filter = ["method", "is_active", "warehouse"]
+    list_select_related = ["sku", "warehouse"]
+    search_fields = ["sku__code", "sku__name"]
+    raw_id_fields = ["sku"]
+    readonly_fields = ["computed_at", "updated_at"]
+    actions = ["run_reorder_check"]
+
+    @admin.action(description="Run the reorder check now (all active rules)")
+    def run_reorder_check(self, request: HttpRequest, queryset: QuerySet[ReorderRule]) -> None:
+        result = reorder_check(actor=Actor.for_user(request.user))
+        if not result.ran:
+            messages.warning(request, "A reorder check is already running; try again in a moment.")
+            return
+        messages.success(
+            request,
+            f"{result.positions_below} position(s) at or below their reorder point; "
+            f"{len(result.purchase_orders)} draft purchase order(s) with {result.lines} line(s), "
+            f"{len(result.without_supplier)} SKU(s) without a preferred supplier.",
+        )

@@ -5,4 +5,4 @@ class InventoryConfig(AppConfig):
     name = "inventory"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers reconcile checks
+        from . import checks, notifications  # noqa: F401 - registers reconcile checks and e-mails

@@ -160,6 +160,8 @@ PAYMENT_GATEWAYS = {
 }
 DEFAULT_PAYMENT_GATEWAY = os.environ.get("DEFAULT_PAYMENT_GATEWAY", "test")
 STAFF_DIGEST_EMAILS = env_list("STAFF_DIGEST_EMAILS")
+# Reorder digests go here (falling back to STAFF_DIGEST_EMAILS).
+WAREHOUSE_MANAGER_EMAILS = env_list("WAREHOUSE_MANAGER_EMAILS")
 # The consolidated inventory view calls a position low below this many days of
 # cover, and overstocked above OVERSTOCK_DAYS (or when nothing sold in 28 days).
 LOW_STOCK_DAYS = int(os.environ.get("LOW_STOCK_DAYS", "7"))
@@ -199,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-outbox": {
         "task": "oms.tasks.dispatch_outbox",
         "schedule": float(os.environ.get("OUTBOX_INTERVAL_SECONDS", "10")),
+    },
+    "reorder-check": {
+        "task": "inventory.tasks.run_reorder_check",
+        "schedule": float(os.environ.get("REORDER_INTERVAL_SECONDS", "3600")),
     },
     "abandoned-cart-digest": {
         "task": "orders.tasks.send_abandoned_cart_digest",

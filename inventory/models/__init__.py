@@ -12,6 +12,7 @@ from .purchasing import (
     Supplier,
     SupplierSKU,
 )
+from .replenishment import ReorderRule
 from .stock import Reservation, StockLevel, StockMovement
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PurchaseOrder",
     "PurchaseOrderEvent",
     "PurchaseOrderLine",
+    "ReorderRule",
     "Reservation",
     "SKUBin",
     "StockLevel",

@@ -69,6 +69,7 @@ ADMIN_MODELS = [
     "inventory.PurchaseOrder",
     "inventory.PurchaseOrderLine",
     "inventory.PurchaseOrderEvent",
+    "inventory.ReorderRule",
     "orders.PriceListEntry",
     "orders.TaxRate",
     "orders.Cart",
@@ -113,6 +114,7 @@ EDITABLE_MODELS = [
     "inventory.Supplier",
     "inventory.SupplierSKU",
     "inventory.PurchaseOrder",
+    "inventory.ReorderRule",
     "orders.PriceListEntry",
     "orders.TaxRate",
 ]
@@ -229,13 +231,14 @@ def _admin_structure_and_operations(warehouse: Warehouse, sku) -> None:
 
 def _admin_purchase_order(warehouse: Warehouse, sku) -> None:
     """A supplier with a price for the SKU, and an order for it partly received."""
-    from inventory.models import Supplier, SupplierSKU
+    from inventory.models import ReorderRule, Supplier, SupplierSKU
     from inventory.purchasing import purchase_order_create, purchase_order_receive, purchase_order_send
 
     supplier = Supplier.objects.create(
         code=f"SUP-{warehouse.code}", name=f"Supplier {warehouse.code}", currency="USD"
     )
     SupplierSKU.objects.create(supplier=supplier, sku=sku, unit_cost=Decimal("3.00"))
+    ReorderRule.objects.create(sku=sku, warehouse=warehouse, reorder_point=2, order_up_to=20)
     po = purchase_order_create(
         supplier_id=supplier.pk, warehouse_id=warehouse.pk, lines=[(sku.pk, 10)], actor=Actor.system()
     )
