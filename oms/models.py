@@ -41,6 +41,11 @@ class Channel(models.Model):
     prices_include_tax = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     cart_ttl_minutes = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    allow_backorders = models.BooleanField(
+        default=False,
+        help_text="Accept orders that cannot be filled from stock now; they wait for incoming stock "
+        "with a promise date and are allocated when it arrives (VIP first, then oldest).",
+    )
     send_cart_reminders = models.BooleanField(
         default=False, help_text="E-mail customers who abandon a cart that has an e-mail address."
     )

@@ -160,6 +160,8 @@ PAYMENT_GATEWAYS = {
 }
 DEFAULT_PAYMENT_GATEWAY = os.environ.get("DEFAULT_PAYMENT_GATEWAY", "test")
 STAFF_DIGEST_EMAILS = env_list("STAFF_DIGEST_EMAILS")
+# A backorder's promise date is the day incoming stock covers it plus this.
+BACKORDER_HANDLING_DAYS = int(os.environ.get("BACKORDER_HANDLING_DAYS", "1"))
 # Reorder digests go here (falling back to STAFF_DIGEST_EMAILS).
 WAREHOUSE_MANAGER_EMAILS = env_list("WAREHOUSE_MANAGER_EMAILS")
 # The consolidated inventory view calls a position low below this many days of
@@ -205,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
     "reorder-check": {
         "task": "inventory.tasks.run_reorder_check",
         "schedule": float(os.environ.get("REORDER_INTERVAL_SECONDS", "3600")),
+    },
+    "allocate-backorders": {
+        "task": "orders.tasks.allocate_backorders",
+        "schedule": float(os.environ.get("BACKORDER_INTERVAL_SECONDS", "300")),
     },
     "abandoned-cart-digest": {
         "task": "orders.tasks.send_abandoned_cart_digest",

@@ -173,6 +173,9 @@ class Order(models.Model):
     )
     priority = models.SmallIntegerField(default=0, help_text="Higher is allocated first.")
     hold_reason = models.CharField(max_length=255, blank=True)
+    promised_at = models.DateField(
+        null=True, blank=True, help_text="Backordered: when it should ship, from incoming purchase orders."
+    )
     notes = models.TextField(blank=True)
     placed_at = models.DateTimeField(db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from inventory.services import reservations_expire
 from oms.outbox import emit
 
-from .services import carts_expire
+from .services import backorders_allocate, carts_expire
 
 
 @shared_task(ignore_result=True)
@@ -36,3 +36,9 @@ def send_abandoned_cart_digest(hours: int = 24) -> None:
             {"since": since.isoformat(), "until": until.isoformat()},
             aggregate="digest",
         )
+
+
+@shared_task(ignore_result=True)
+def allocate_backorders() -> int:
+    """Beat: fill waiting backorders from stock that arrived by any route."""
+    return len(backorders_allocate())

@@ -8,6 +8,7 @@ from .selectors import (
     incoming_quantity_subquery,
     preferred_supplier_sku,
     purchase_order_lines_summary,
+    stock_arrival_dates,
 )
 from .services import (
     PO_RECEIVED_TOPIC,
@@ -39,4 +40,5 @@ __all__ = [
     "purchase_order_receive",
     "purchase_order_send",
     "purchase_order_update",
+    "stock_arrival_dates",
 ]

@@ -302,6 +302,7 @@ class OrderOut(serializers.ModelSerializer):
             "special_code",
             "priority",
             "hold_reason",
+            "promised_at",
             "placed_at",
             "cancelled_at",
             "lines",

@@ -1,5 +1,6 @@
 """Every write to orders, carts and payments goes through these services."""
 
+from .backorders import backorders_allocate
 from .carts import cart_checkout, cart_create, cart_set_line, carts_expire
 from .lifecycle import order_cancel, order_transition
 from .payments import payment_void
@@ -11,6 +12,7 @@ __all__ = [
     "OrderInput",
     "PaymentInput",
     "PlacementResult",
+    "backorders_allocate",
     "cart_checkout",
     "cart_create",
     "cart_set_line",

@@ -16,15 +16,17 @@ import secrets
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from customers.services import customer_for_order
 from inventory.models import SKU, Reservation, Warehouse
+from inventory.purchasing import stock_arrival_dates
 from inventory.selectors import available_by_warehouse, warehouses_that_can_ship
 from inventory.services import (
     lock_active_reservations,
@@ -387,7 +389,15 @@ def _place(data: OrderInput, *, keys: list[str], cart: Cart | None) -> Order:
     plan = _validate_and_price(data)
     _check_payment(data, plan.priced.grand_total)
     reference = f"placing:{uuid.uuid4().hex}"
-    warehouse, holds = _hold_stock(data, plan, reference, cart)
+    promised_at = None
+    try:
+        warehouse, holds = _hold_stock(data, plan, reference, cart)
+    except InsufficientStock:
+        # A cart's checkout stays all-or-nothing: its holds are what it showed the shopper.
+        if not data.channel.allow_backorders or cart is not None:
+            raise
+        warehouse, holds = None, []
+        promised_at = _promise_date(data, plan)
     hold_ids = [r.pk for r in holds]
     try:
         # A fresh key per attempt: a retry with another card must not get a cached decline.
@@ -396,12 +406,32 @@ def _place(data: OrderInput, *, keys: list[str], cart: Cart | None) -> Order:
         _give_back(hold_ids, cart, reference)
         raise
     try:
-        return _record(data, plan, warehouse, holds, auth, keys=keys, cart=cart)
+        return _record(data, plan, warehouse, holds, auth, keys=keys, cart=cart, promised_at=promised_at)
     except BaseException:
         if auth is not None:
             authorization_void(gateway=data.payment.gateway, reference=auth.reference)  # type: ignore[union-attr]
         _give_back(hold_ids, cart, reference)
         raise
+
+
+def _promise_date(data: OrderInput, plan: _Plan) -> date | None:
+    """When a backorder can ship: the day incoming purchase orders cover every
+    line after the units promised to backorders ahead of it (same or higher
+    priority, all earlier), plus the handling days. None if nothing on order
+    covers a line."""
+    priority = VIP_PRIORITY if data.is_vip else 0
+    ahead = dict(
+        OrderLine.objects.filter(
+            order__status=Order.Status.BACKORDERED, order__priority__gte=priority, sku_id__in=plan.quantities
+        )
+        .values("sku_id")
+        .annotate(qty=Sum("quantity"))
+        .values_list("sku_id", "qty")
+    )
+    dates = stock_arrival_dates(plan.quantities, ahead=ahead)
+    if any(d is None for d in dates.values()):
+        return None
+    return max(dates.values()) + timedelta(days=settings.BACKORDER_HANDLING_DAYS)  # type: ignore[type-var]
 
 
 def _give_back(hold_ids: list[int], cart: Cart | None, reference: str) -> None:
@@ -418,12 +448,13 @@ def _give_back(hold_ids: list[int], cart: Cart | None, reference: str) -> None:
 def _record(
     data: OrderInput,
     plan: _Plan,
-    warehouse: Warehouse,
+    warehouse: Warehouse | None,
     holds: list[Reservation],
     auth: Authorization | None,
     *,
     keys: list[str],
     cart: Cart | None,
+    promised_at: date | None = None,
 ) -> Order:
     """Write the order and everything with it; the stock is allocated last, so
     its rows stay locked only for the end of this transaction. The order is
@@ -438,13 +469,13 @@ def _record(
     )
     is_vip = data.is_vip or customer.is_vip
     priced = plan.priced
-    warehouse_id = warehouse.pk
+    backordered = warehouse is None
     now = timezone.now()
     order = Order.objects.create(
         channel=channel,
         external_id=data.external_id or None,
         source=Order.Source.CART if cart is not None else data.source,
-        status=Order.Status.ALLOCATED,
+        status=Order.Status.BACKORDERED if backordered else Order.Status.ALLOCATED,
         customer=customer,
         email=customer.email,
         shipping_address=data.shipping_address,
@@ -457,7 +488,8 @@ def _record(
         tax_total=priced.tax_total,
         grand_total=priced.grand_total,
         prices_include_tax=channel.prices_include_tax,
-        warehouse_id=warehouse_id,
+        warehouse=warehouse,
+        promised_at=promised_at,
         is_gift=data.is_gift,
         gift_message=data.gift_message,
         is_vip=is_vip,
@@ -483,7 +515,7 @@ def _record(
                 line_total=p.line_total,
                 unit_cost=plan.skus[ln.sku].unit_cost,
                 warehouse=warehouse,
-                quantity_allocated=ln.quantity,
+                quantity_allocated=0 if backordered else ln.quantity,
             )
             for i, (ln, p) in enumerate(zip(data.lines, priced.lines, strict=True))
         ]
@@ -516,15 +548,24 @@ def _record(
         "placed",
         data.actor,
         to_status=order.status,
-        message=f"Placed via {order.get_source_display().lower()}; allocated from {warehouse.code}.",
-        data={"warehouse": warehouse.code, "grand_total": str(priced.grand_total)},
+        message=f"Placed via {order.get_source_display().lower()}; "
+        + (
+            f"backordered, promised for {promised_at or 'a date not known yet'}."
+            if backordered
+            else f"allocated from {warehouse.code}."
+        ),
+        data={
+            "warehouse": None if backordered else warehouse.code,
+            "grand_total": str(priced.grand_total),
+            "promised_at": str(promised_at) if promised_at else None,
+        },
     )
     event.save()
     emit("order.placed", {"order_id": order.pk}, aggregate=f"order:{order.pk}")
     idempotency_bind(channel=channel, keys=keys, order=order)
     if cart is not None:
         Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.CHECKED_OUT, order=order, updated_at=now)
-    reservations_allocate(reservation_ids=[r.pk for r in holds], reference=f"order:{order.pk}")
-    order.warehouse = warehouse
+    if holds:
+        reservations_allocate(reservation_ids=[r.pk for r in holds], reference=f"order:{order.pk}")
     order._prefetched_objects_cache = {"lines": lines, "payments": payments, "events": [event]}
     return order

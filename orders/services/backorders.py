@@ -1,0 +1,91 @@
+"""Filling backorders when stock arrives.
+
+Waiting orders are tried in priority order (VIP first), then oldest first;
+each is allocated whole, from the nearest warehouse that can ship all of it,
+in its own short transaction (order row, then stock levels). An order that
+cannot be filled yet keeps waiting and a later one that fits may go ahead of
+it: stock is not held back for a large order while smaller ones could ship.
+
+Receiving a purchase order triggers this through the outbox (inventory never
+imports orders); a beat task also runs it, for stock that arrives any other
+way (transfers, counts, cancellations).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.purchasing import PO_RECEIVED_TOPIC
+from inventory.selectors import warehouses_that_can_ship
+from inventory.services import reservations_allocate, stock_reserve
+from oms.actors import Actor
+from oms.errors import InsufficientStock
+from oms.geo import destination_point
+from oms.outbox import emit, handler
+
+from ..models import Order, OrderLine
+from .lifecycle import order_transition
+
+
+def backorders_allocate(*, sku_ids: Iterable[int] | None = None, limit: int = 500) -> list[int]:
+    """Allocate the waiting orders stock now allows; returns the ids filled."""
+    waiting = Order.objects.filter(status=Order.Status.BACKORDERED)
+    if sku_ids is not None:
+        waiting = waiting.filter(lines__sku_id__in=list(sku_ids)).distinct()
+    order_ids = list(waiting.order_by("-priority", "placed_at", "id").values_list("id", flat=True)[:limit])
+    return [order_id for order_id in order_ids if _fill(order_id)]
+
+
+def _fill(order_id: int) -> bool:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id, status=Order.Status.BACKORDERED).first()
+        if order is None:  # filled or cancelled meanwhile
+            return False
+        lines = list(order.lines.all())
+        quantities: dict[int, int] = defaultdict(int)
+        for line in lines:
+            quantities[line.sku_id] += line.quantity
+        address = order.shipping_address
+        destination = destination_point(order.ship_country, address.get("latitude"), address.get("longitude"))
+        for warehouse in warehouses_that_can_ship(quantities, destination=destination)[:3]:
+            try:
+                with transaction.atomic():
+                    holds = stock_reserve(
+                        warehouse_id=warehouse.pk,
+                        quantities=quantities,
+                        expires_at=timezone.now() + timedelta(seconds=settings.PLACEMENT_RESERVATION_SECONDS),
+                        reference=f"order:{order.pk}:backorder",
+                    )
+                    reservations_allocate(
+                        reservation_ids=[h.pk for h in holds], reference=f"order:{order.pk}"
+                    )
+            except InsufficientStock:
+                continue
+            for line in lines:
+                line.warehouse = warehouse
+                line.quantity_allocated = line.quantity
+            OrderLine.objects.bulk_update(lines, ["warehouse", "quantity_allocated"])
+            order.warehouse = warehouse
+            order.save(update_fields=["warehouse", "updated_at"])
+            order_transition(
+                order,
+                Order.Status.ALLOCATED,
+                actor=Actor.system(),
+                kind="backorder_allocated",
+                message=f"Stock arrived: allocated from {warehouse.code}.",
+                data={"warehouse": warehouse.code},
+            )
+            emit("order.allocated", {"order_id": order.pk}, aggregate=f"order:{order.pk}")
+            return True
+    return False
+
+
+@handler(PO_RECEIVED_TOPIC, name="orders.fill_backorders")
+def _on_purchase_order_received(event) -> None:
+    backorders_allocate(sku_ids=[int(sku_id) for sku_id in event.payload.get("receipt", {})])
