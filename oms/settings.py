@@ -212,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.allocate_backorders",
         "schedule": float(os.environ.get("BACKORDER_INTERVAL_SECONDS", "300")),
     },
+    "late-orders-digest": {
+        "task": "orders.tasks.send_late_orders_digest",
+        "schedule": float(os.environ.get("LATE_ORDERS_INTERVAL_SECONDS", str(24 * 3600))),
+    },
     "abandoned-cart-digest": {
         "task": "orders.tasks.send_abandoned_cart_digest",
         "schedule": float(os.environ.get("DIGEST_INTERVAL_SECONDS", str(24 * 3600))),

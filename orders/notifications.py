@@ -97,3 +97,17 @@ def abandoned_cart_digest(event) -> None:
             "total": carts.count(),
         },
     )
+
+
+@handler("orders.late_digest", name="email.late_orders_digest")
+def late_orders_digest(event) -> None:
+    recipients = list(settings.WAREHOUSE_MANAGER_EMAILS or settings.STAFF_DIGEST_EMAILS)
+    if not recipients:
+        return
+    rows = {row["order_id"]: row for row in event.payload["orders"]}
+    orders = Order.objects.filter(pk__in=rows).select_related("channel").prefetch_related("lines__sku")
+    late = [
+        {"order": o, "old": rows[o.pk]["old"], "new": rows[o.pk]["new"]}
+        for o in orders.order_by("-priority", "placed_at")
+    ]
+    send_templated(event=event, to=recipients, template="emails/late_orders_digest", context={"late": late})

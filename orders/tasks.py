@@ -13,6 +13,7 @@ from inventory.services import reservations_expire
 from oms.outbox import emit
 
 from .services import backorders_allocate, carts_expire
+from .services.backorders import late_orders_digest
 
 
 @shared_task(ignore_result=True)
@@ -42,3 +43,9 @@ def send_abandoned_cart_digest(hours: int = 24) -> None:
 def allocate_backorders() -> int:
     """Beat: fill waiting backorders from stock that arrived by any route."""
     return len(backorders_allocate())
+
+
+@shared_task(ignore_result=True)
+def send_late_orders_digest() -> int:
+    """Beat: re-promise waiting backorders and tell the warehouse managers which will be late."""
+    return len(late_orders_digest())

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.purchasing import PO_RECEIVED_TOPIC
+from inventory.purchasing import PO_RECEIVED_TOPIC, stock_arrival_dates
 from inventory.selectors import warehouses_that_can_ship
 from inventory.services import reservations_allocate, stock_reserve
 from oms.actors import Actor
@@ -89,3 +90,67 @@ def _fill(order_id: int) -> bool:
 @handler(PO_RECEIVED_TOPIC, name="orders.fill_backorders")
 def _on_purchase_order_received(event) -> None:
     backorders_allocate(sku_ids=[int(sku_id) for sku_id in event.payload.get("receipt", {})])
+
+
+@dataclass
+class Repromise:
+    order_id: int
+    old: date | None
+    new: date | None
+
+
+def backorders_repromise(*, today: date | None = None) -> list[Repromise]:
+    """Recompute every waiting backorder's promise date, in the order they will
+    be filled, and return those that will be late: pushed back, unknown, or
+    promised for a day already past."""
+    today = today or timezone.localdate()
+    ahead: dict[int, int] = defaultdict(int)
+    late: list[Repromise] = []
+    changed: list[Order] = []
+    orders = (
+        Order.objects.filter(status=Order.Status.BACKORDERED)
+        .order_by("-priority", "placed_at", "id")
+        .prefetch_related("lines")
+    )
+    for order in orders:
+        needs: dict[int, int] = defaultdict(int)
+        for line in order.lines.all():
+            needs[line.sku_id] += line.quantity
+        dates = stock_arrival_dates(needs, ahead=ahead, today=today)
+        new = (
+            None
+            if any(d is None for d in dates.values())
+            else max(dates.values()) + timedelta(days=settings.BACKORDER_HANDLING_DAYS)  # type: ignore[type-var]
+        )
+        for sku_id, qty in needs.items():
+            ahead[sku_id] += qty
+        old = order.promised_at
+        if new != old:
+            order.promised_at = new
+            changed.append(order)
+        if new is None or (old is not None and new > old) or new < today:
+            late.append(Repromise(order.pk, old, new))
+    Order.objects.bulk_update(changed, ["promised_at"])
+    return late
+
+
+def late_orders_digest() -> list[Repromise]:
+    """Re-promise the backorders and queue the warehouse managers' digest of the late ones."""
+    late = backorders_repromise()
+    if late:
+        with transaction.atomic():
+            emit(
+                "orders.late_digest",
+                {
+                    "orders": [
+                        {
+                            "order_id": r.order_id,
+                            "old": str(r.old) if r.old else None,
+                            "new": str(r.new) if r.new else None,
+                        }
+                        for r in late
+                    ]
+                },
+                aggregate="late-orders",
+            )
+    return late

@@ -135,3 +135,27 @@ def test_cancel_a_backorder_voids_the_payment(api, warehouse, backordering):
     assert response.json()["status"] == "cancelled"
     assert response.json()["payments"][0]["status"] == "voided"
     assert stock_level(sku, warehouse).allocated == 0
+
+
+def test_late_orders_are_repromised_and_reported(api, warehouse, backordering, settings):
+    from django.core import mail
+
+    from inventory.models import PurchaseOrder
+    from inventory.purchasing import purchase_order_cancel
+    from orders.services.backorders import late_orders_digest
+
+    settings.WAREHOUSE_MANAGER_EMAILS = ["wm@example.com"]
+    sku, supplier = backordering
+    po = open_po(supplier, warehouse, sku, 10)
+    on_time = place(api, sku, 3, "a@example.com")  # 2 on hand + the PO
+    assert on_time["promised_at"] == str(ETA + timedelta(days=1))
+    assert late_orders_digest() == []  # nothing late yet
+
+    purchase_order_cancel(po_id=po.pk, actor=SYSTEM, reason="supplier out of stock")
+    assert PurchaseOrder.objects.get(pk=po.pk).status == "cancelled"
+    late = late_orders_digest()
+    assert [(r.order_id, r.old, r.new) for r in late] == [(on_time["id"], ETA + timedelta(days=1), None)]
+    assert Order.objects.get(pk=on_time["id"]).promised_at is None
+    dispatch_pending()
+    [digest] = [m for m in mail.outbox if m.to == ["wm@example.com"]]
+    assert on_time["number"] in digest.body and "nothing on order covers it" in digest.body
