@@ -67,6 +67,51 @@ ANALYZE;
 """
 
 
+def positions_page_timings() -> list[dict]:
+    """GET /api/v1/inventory/positions/ as staff, in process, at this data size."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from inventory.api import StockPositions
+
+    staff = get_user_model().objects.create_user("bench-staff", is_staff=True)
+    view = StockPositions.as_view()
+    factory = APIRequestFactory()
+    out = []
+    for query in (
+        {"page_size": 50},
+        {"page_size": 200, "status": "low"},
+        {"page_size": 50, "page": 500},
+        {"page_size": 50, "warehouse": "BW2", "status": "over"},
+    ):
+        request = factory.get("/api/v1/inventory/positions/", query, HTTP_HOST="127.0.0.1")
+        force_authenticate(request, staff)
+        statements = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal statements
+            statements += 1
+            return execute(sql, params, many, context)
+
+        view(request).render()  # warm
+        with connection.execute_wrapper(count):
+            t0 = time.perf_counter()
+            response = view(request)
+            response.render()
+            ms = (time.perf_counter() - t0) * 1000
+        assert response.status_code == 200, response.content[:300]
+        out.append(
+            {
+                "query": query,
+                "ms": round(ms, 1),
+                "sql_statements": statements,
+                "count": response.data["count"],
+            }
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=int, default=100_000, help="reorder rules (SKUs x 3 warehouses)")
@@ -124,6 +169,14 @@ def main() -> None:
         print(
             f"{label}: {run['seconds']} s, {statements} SQL statements, {result.positions_below} positions "
             f"at/below reorder point, {len(result.purchase_orders)} draft POs, {result.lines} lines",
+            flush=True,
+        )
+
+    pages = positions_page_timings()
+    for page in pages:
+        print(
+            f"positions API {page['query']}: {page['ms']} ms, {page['sql_statements']} SQL statements, "
+            f"{page['count']} matching positions",
             flush=True,
         )
 
