@@ -16,7 +16,7 @@ from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, admin_changelis
 from oms.errors import DomainError
 
 from .api import STATUSES, position_status, status_filter
-from .models import SKU, Product, Reservation, StockLevel, StockMovement, Warehouse
+from .models import SKU, Product, Reservation, SafetyStock, StockLevel, StockMovement, Warehouse
 from .operations import count_start
 from .selectors import DEMAND_WINDOW_DAYS, sku_availability, stock_positions
 
@@ -103,6 +103,13 @@ class SKUAdmin(admin.ModelAdmin):
         return admin_changelist_link(StockMovement, "Stock movements of this SKU", sku__id__exact=sku.pk)
 
 
+class SafetyStockInline(admin.TabularInline):
+    model = SafetyStock
+    fields = ["sku", "quantity"]
+    autocomplete_fields = ["sku"]
+    extra = 0
+
+
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "city", "country", "ships", "allows_pickup", "is_active"]
@@ -115,9 +122,11 @@ class WarehouseAdmin(admin.ModelAdmin):
             "Location",
             {"fields": ["line1", ("city", "region", "postal_code"), "country", ("latitude", "longitude")]},
         ),
-        ("Services", {"fields": ["ships", "allows_pickup"]}),
+        ("Services", {"fields": ["ships", "allows_pickup", "channels", "safety_stock"]}),
         ("Stock", {"fields": ["stock_link", "created_at"]}),
     ]
+    filter_horizontal = ["channels"]
+    inlines = [SafetyStockInline]
     actions = ["start_cycle_count"]
 
     @admin.action(description="Start a cycle count of everything stocked there")
@@ -250,7 +259,18 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+@admin.register(SafetyStock)
+class SafetyStockAdmin(admin.ModelAdmin):
+    list_display = ["sku", "warehouse", "quantity"]
+    list_filter = ["warehouse"]
+    list_select_related = ["sku", "warehouse"]
+    search_fields = ["sku__code", "sku__name"]
+    autocomplete_fields = ["sku"]
+
+
 from . import (  # noqa: E402 - the admins below register themselves on import
+    admin_alerts,  # noqa: F401 - registers the stock alert admin
+    admin_bins,  # noqa: F401 - registers the bin stock admin
     admin_operations,  # noqa: F401 - registers structure, transfer and count admins
     admin_purchasing,  # noqa: F401 - registers the purchasing admin
 )

@@ -1,5 +1,6 @@
-"""Inventory models: catalogue, locations, stock, operations (and later purchasing)."""
+"""Inventory models: catalogue, locations, stock, operations, purchasing, replenishment and alerts."""
 
+from .alerts import StockAlert
 from .catalog import SKU, Product
 from .locations import Bin, SKUBin, Warehouse, Zone
 from .operations import TRANSFER_TRANSITIONS, CountLine, CountSheet, Transfer, TransferLine
@@ -13,7 +14,7 @@ from .purchasing import (
     SupplierSKU,
 )
 from .replenishment import ReorderRule
-from .stock import Reservation, StockLevel, StockMovement
+from .stock import BinStock, Reservation, SafetyStock, StockLevel, StockMovement
 
 __all__ = [
     "PO_OPEN_STATUSES",
@@ -21,6 +22,7 @@ __all__ = [
     "SKU",
     "TRANSFER_TRANSITIONS",
     "Bin",
+    "BinStock",
     "CountLine",
     "CountSheet",
     "Product",
@@ -30,6 +32,8 @@ __all__ = [
     "ReorderRule",
     "Reservation",
     "SKUBin",
+    "SafetyStock",
+    "StockAlert",
     "StockLevel",
     "StockMovement",
     "Supplier",

@@ -23,6 +23,17 @@ class Warehouse(models.Model):
     longitude = models.DecimalField(max_digits=9, decimal_places=6)
     ships = models.BooleanField(default=True, help_text="Ships parcels to customers.")
     allows_pickup = models.BooleanField(default=False, help_text="Customers can collect orders here.")
+    safety_stock = models.PositiveIntegerField(
+        default=0,
+        help_text="Units of every SKU held back here from what channels are promised (a SKU's own "
+        "safety stock setting for this location overrides it).",
+    )
+    channels = models.ManyToManyField(
+        "oms.Channel",
+        blank=True,
+        related_name="warehouses",
+        help_text="Channels whose orders this location's stock may serve; none selected: every channel.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -38,8 +38,17 @@ class ReorderRule(models.Model):
         help_text="Forecast rules: the chance of not running out during a lead time (0.5-0.999).",
     )
     is_active = models.BooleanField(default=True)
+    review_period_days = models.PositiveIntegerField(
+        default=14,
+        help_text="Forecast rules: order-up-to covers this many days of demand beyond the reorder point.",
+    )
     computed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a forecast rule was last computed."
+    )
+    computed_from = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the last computation used: method, daily demand, sigma, lead time, z.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

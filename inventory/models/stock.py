@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from .catalog import SKU
-from .locations import Warehouse
+from .locations import Bin, Warehouse
 
 
 class StockLevel(models.Model):
@@ -63,10 +63,19 @@ class StockMovement(models.Model):
         TRANSFER_IN = "transfer_in"
         COUNT = "count"
         WRITE_OFF = "write_off"
+        BIN_MOVE = "bin_move"
 
     sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="movements")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(max_length=24, choices=Kind.choices)
+    bin = models.ForeignKey(
+        Bin,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The bin the on-hand change happened in; empty: unlocated stock (e.g. the dock).",
+    )
     on_hand_delta = models.IntegerField(default=0)
     allocated_delta = models.IntegerField(default=0)
     reserved_delta = models.IntegerField(default=0)
@@ -80,7 +89,10 @@ class StockMovement(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["sku", "warehouse", "id"], name="movement_sku_wh_idx")]
+        indexes = [
+            models.Index(fields=["sku", "warehouse", "id"], name="movement_sku_wh_idx"),
+            models.Index(fields=["bin", "sku"], name="movement_bin_sku_idx", condition=Q(bin__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         deltas = f"on hand {self.on_hand_delta:+}, allocated {self.allocated_delta:+}"
@@ -117,3 +129,52 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku_id}@{self.warehouse_id} ({self.status}, {self.reference})"
+
+
+class BinStock(models.Model):
+    """Units of a SKU on the shelf in one bin: the bin-level view of on hand.
+
+    The ledger proves it like the levels: quantity = the sum of on_hand_delta
+    of the SKU's movements in this bin. A warehouse's on hand minus the units
+    in its bins is its unlocated stock (received but not yet put away), which
+    can never be negative.
+    """
+
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="bin_stock")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="stock")
+    quantity = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["warehouse", "bin__walk_sequence", "sku"]
+        verbose_name = "bin stock"
+        verbose_name_plural = "bin stock"
+        constraints = [
+            models.UniqueConstraint(fields=["sku", "bin"], name="binstock_unique_sku_bin"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="binstock_quantity_gte_0"),
+        ]
+        indexes = [models.Index(fields=["warehouse", "sku"], name="binstock_wh_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku_id} in {self.bin_id}"
+
+
+class SafetyStock(models.Model):
+    """Units of one SKU held back in one location from what channels are
+    promised; overrides the location's default (Warehouse.safety_stock)."""
+
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="safety_stock")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="sku_safety_stock")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["sku", "warehouse"]
+        verbose_name = "safety stock"
+        verbose_name_plural = "safety stock"
+        constraints = [
+            models.UniqueConstraint(fields=["sku", "warehouse"], name="safetystock_unique_sku_warehouse")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku_id} held back at {self.warehouse_id}"
