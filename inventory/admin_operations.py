@@ -23,6 +23,7 @@ from .operations import (
     count_cancel,
     count_record,
     count_submit,
+    stock_putaway,
     transfer_cancel,
     transfer_receive,
     transfer_ship,
@@ -109,6 +110,22 @@ class SKUBinAdmin(admin.ModelAdmin):
     list_select_related = ["sku", "warehouse", "bin__warehouse"]
     search_fields = ["sku__code", "bin__code"]
     raw_id_fields = ["sku", "bin"]
+    actions = ["put_away_unlocated"]
+
+    @admin.action(description="Put away every unlocated unit of the SKU into this bin")
+    def put_away_unlocated(self, request: HttpRequest, queryset: QuerySet[SKUBin]) -> None:
+        run_for_each(request, queryset, _put_away_into, "assignment_id", "bin(s) filled from unlocated stock")
+
+
+def _put_away_into(*, assignment_id: int, actor: Actor) -> None:
+    assignment = SKUBin.objects.get(pk=assignment_id)
+    stock_putaway(
+        warehouse_id=assignment.warehouse_id,
+        sku_id=assignment.sku_id,
+        quantity=None,
+        bin_id=assignment.bin_id,
+        actor=actor,
+    )
 
 
 class TransferLineInline(admin.TabularInline):

@@ -1,9 +1,14 @@
-"""Stock operations: adjustments, write-offs, transfers between locations
-(with goods in transit) and cycle counts.
+"""Stock operations: adjustments, write-offs, put-away and bin-to-bin moves,
+transfers between locations (with goods in transit) and cycle counts.
 
 Every quantity change goes through the ledger helpers of inventory.services
 (levels locked in id order, one movement per change). A transfer or count
 sheet row is locked before any stock level, like reservations are.
+
+Each operation that changes on-hand takes an optional bin, with the rules of
+inventory.bins: units added land in the bin named (or unlocated), units
+removed come out of the bin named or, without one, in the bins' draw order,
+one movement per bin touched.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from django.utils import timezone
 from oms.actors import Actor
 from oms.errors import InsufficientStock, InvalidInput, InvalidTransition, NotFound
 
+from .bins import Removal, access_bin, binned_totals, incoming_bins, plan_removals, primary_bins
 from .models import (
     SKU,
     TRANSFER_TRANSITIONS,
+    Bin,
     CountLine,
     CountSheet,
     StockLevel,
@@ -28,7 +35,9 @@ from .models import (
     TransferLine,
     Warehouse,
 )
-from .services import _apply, _Delta, _lock_levels
+from .services import Key, _apply, _Delta, _lock_levels
+
+Change = tuple[Key, str, _Delta]
 
 ADJUSTMENT_REASONS = {
     "correction": "Correction of a booking error",
@@ -61,6 +70,23 @@ def _removable(level: StockLevel | None, quantity: int, sku: SKU, field: str) ->
         )
 
 
+def _removals(levels: dict[Key, StockLevel], removals: list[Removal], kind: str) -> list[Change]:
+    """Check each removal against available stock, then take it from its bins."""
+    for r in removals:
+        _removable(levels.get(r.key), r.quantity, r.sku, r.field)
+    return [
+        (key, kind, _Delta(on_hand=-qty, bin_id=bin_id))
+        for key, bin_id, qty in plan_removals(levels, removals)
+    ]
+
+
+def _source_bin(bin_id: int | None, warehouse_id: int) -> Bin | None:
+    """The bin a removal names (None: draw in order); units may leave an inactive bin."""
+    if bin_id is None:
+        return None
+    return access_bin(bin_id, warehouse_id=warehouse_id, incoming=False)
+
+
 def _sku(sku_id: int, field: str = "sku") -> SKU:
     sku = SKU.objects.filter(pk=sku_id).first()
     if sku is None:
@@ -77,20 +103,36 @@ def _warehouse(warehouse_id: int, field: str = "warehouse") -> Warehouse:
 
 @transaction.atomic
 def stock_adjust(
-    *, warehouse_id: int, sku_id: int, quantity: int, reason: str, actor: Actor, note: str = ""
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    quantity: int,
+    reason: str,
+    actor: Actor,
+    note: str = "",
+    bin_id: int | None = None,
 ) -> StockLevel:
-    """Add (positive) or remove (negative) units with a reason code."""
+    """Add (positive) or remove (negative) units with a reason code, in a bin
+    or (without one) unlocated / in draw order."""
     _check_reason(reason, ADJUSTMENT_REASONS)
     if quantity == 0:
         raise InvalidInput.field("quantity", "must not be zero")
     sku, warehouse = _sku(sku_id), _warehouse(warehouse_id)
-    levels = _lock_levels([(sku.pk, warehouse.pk)], create_missing=quantity > 0)
-    level = levels.get((sku.pk, warehouse.pk))
-    if quantity < 0:
-        _removable(level, -quantity, sku, "quantity")
+    key = (sku.pk, warehouse.pk)
+    kind = StockMovement.Kind.ADJUSTMENT
+    if quantity > 0:
+        target = incoming_bins(
+            warehouse_id=warehouse.pk, sku_ids=[sku.pk], bin_id=bin_id, to_primary_bin=False
+        )
+        levels = _lock_levels([key], create_missing=True)
+        changes = [(key, kind, _Delta(on_hand=quantity, bin_id=target[sku.pk]))]
+    else:
+        source = _source_bin(bin_id, warehouse.pk)
+        levels = _lock_levels([key])
+        changes = _removals(levels, [Removal(sku, warehouse.pk, -quantity, "quantity", source)], kind)
     _apply(
         levels,
-        [((sku.pk, warehouse.pk), StockMovement.Kind.ADJUSTMENT, _Delta(on_hand=quantity))],
+        changes,
         reference=f"adjust:{reason}",
         reason=reason,
         note=note,
@@ -101,24 +143,140 @@ def stock_adjust(
 
 @transaction.atomic
 def stock_write_off(
-    *, warehouse_id: int, sku_id: int, quantity: int, reason: str, actor: Actor, note: str = ""
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    quantity: int,
+    reason: str,
+    actor: Actor,
+    note: str = "",
+    bin_id: int | None = None,
 ) -> StockLevel:
-    """Take unsellable units out of stock for good."""
+    """Take unsellable units out of stock for good (out of a bin, or in draw order)."""
     _check_reason(reason, WRITE_OFF_REASONS)
     if quantity <= 0:
         raise InvalidInput.field("quantity", "must be a positive whole number")
     sku, warehouse = _sku(sku_id), _warehouse(warehouse_id)
+    source = _source_bin(bin_id, warehouse.pk)
     levels = _lock_levels([(sku.pk, warehouse.pk)])
-    _removable(levels.get((sku.pk, warehouse.pk)), quantity, sku, "quantity")
     _apply(
         levels,
-        [((sku.pk, warehouse.pk), StockMovement.Kind.WRITE_OFF, _Delta(on_hand=-quantity))],
+        _removals(
+            levels, [Removal(sku, warehouse.pk, quantity, "quantity", source)], StockMovement.Kind.WRITE_OFF
+        ),
         reference=f"write_off:{reason}",
         reason=reason,
         note=note,
         actor=str(actor),
     )
     return levels[(sku.pk, warehouse.pk)]
+
+
+# --- Put-away and bin-to-bin moves ---------------------------------------------------
+
+
+@transaction.atomic
+def stock_putaway(
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    quantity: int | None,
+    actor: Actor,
+    bin_id: int | None = None,
+    note: str = "",
+) -> Bin:
+    """Put unlocated units (e.g. on the receiving dock) on a shelf: the bin named,
+    else the SKU's primary bin. Returns the bin. On hand does not change.
+
+    `quantity=None` puts away every unlocated unit, counted under the lock.
+    """
+    if quantity is not None and quantity <= 0:
+        raise InvalidInput.field("quantity", "must be a positive whole number")
+    sku, warehouse = _sku(sku_id), _warehouse(warehouse_id)
+    if bin_id is not None:
+        target = access_bin(bin_id, warehouse_id=warehouse.pk, incoming=True)
+    else:
+        primary = primary_bins([sku.pk], warehouse.pk).get(sku.pk)
+        if primary is None:
+            raise InvalidInput.field(
+                "bin", f"{sku.code} has no active primary bin in {warehouse.code}; name one"
+            )
+        target = primary
+    key = (sku.pk, warehouse.pk)
+    levels = _lock_levels([key])
+    level = levels.get(key)
+    unlocated = (level.on_hand if level else 0) - binned_totals([key]).get(key, 0)
+    if quantity is None:
+        if unlocated <= 0:
+            raise InvalidInput.field("quantity", f"no unlocated units of {sku.code} in {warehouse.code}")
+        quantity = unlocated
+    if quantity > unlocated:
+        raise InsufficientStock(
+            f"Cannot put away {quantity} of {sku.code}: only {unlocated} unlocated in {warehouse.code}.",
+            fields={"quantity": [f"only {unlocated} unlocated"]},
+        )
+    _bin_move(levels, key, quantity, None, target, reference=f"putaway:{target.code}", note=note, actor=actor)
+    return target
+
+
+@transaction.atomic
+def stock_bin_move(
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    quantity: int,
+    from_bin_id: int,
+    to_bin_id: int,
+    actor: Actor,
+    note: str = "",
+) -> Bin:
+    """Move units from one bin to another of the same warehouse. Returns the target bin.
+
+    Allocated units may move too: an allocation promises units of the
+    warehouse, not of a shelf.
+    """
+    if quantity <= 0:
+        raise InvalidInput.field("quantity", "must be a positive whole number")
+    if from_bin_id == to_bin_id:
+        raise InvalidInput.field("to_bin", "must differ from the bin the units come from")
+    sku, warehouse = _sku(sku_id), _warehouse(warehouse_id)
+    source = access_bin(from_bin_id, warehouse_id=warehouse.pk, incoming=False, field="from_bin")
+    target = access_bin(to_bin_id, warehouse_id=warehouse.pk, incoming=True, field="to_bin")
+    key = (sku.pk, warehouse.pk)
+    levels = _lock_levels([key])
+    plan_removals(levels, [Removal(sku, warehouse.pk, quantity, "quantity", source)])  # the bin holds them
+    _bin_move(
+        levels,
+        key,
+        quantity,
+        source.pk,
+        target,
+        reference=f"bin_move:{source.code}>{target.code}",
+        note=note,
+        actor=actor,
+    )
+    return target
+
+
+def _bin_move(
+    levels: dict[Key, StockLevel],
+    key: Key,
+    quantity: int,
+    source_bin_id: int | None,
+    target: Bin,
+    *,
+    reference: str,
+    note: str,
+    actor: Actor,
+) -> None:
+    """Two movements, out of the source (a bin, or None: unlocated) and into
+    the target; they sum to nothing, so on hand and the level ledger stay put."""
+    kind = StockMovement.Kind.BIN_MOVE
+    changes = [
+        (key, kind, _Delta(on_hand=-quantity, bin_id=source_bin_id)),
+        (key, kind, _Delta(on_hand=quantity, bin_id=target.pk)),
+    ]
+    _apply(levels, changes, reference=reference, note=note, actor=str(actor))
 
 
 # --- Transfers --------------------------------------------------------------------
@@ -186,26 +344,24 @@ def transfer_create(
 
 
 @transaction.atomic
-def transfer_ship(*, transfer_id: int, actor: Actor) -> Transfer:
-    """The goods leave the sending location: its on-hand drops, and they are in transit."""
+def transfer_ship(*, transfer_id: int, actor: Actor, bin_id: int | None = None) -> Transfer:
+    """The goods leave the sending location: its on-hand drops, and they are in transit.
+
+    Every line comes out of the bin named (e.g. an outbound staging bin), or
+    without one in each SKU's draw order.
+    """
     transfer = _lock_transfer(transfer_id)
     _move(transfer, Transfer.Status.IN_TRANSIT)
+    source = _source_bin(bin_id, transfer.from_warehouse_id)
     lines = list(transfer.lines.select_related("sku").order_by("id"))
     levels = _lock_levels((ln.sku_id, transfer.from_warehouse_id) for ln in lines)
-    for i, ln in enumerate(lines):
-        _removable(
-            levels.get((ln.sku_id, transfer.from_warehouse_id)), ln.quantity, ln.sku, f"lines[{i}].quantity"
-        )
+    removals = [
+        Removal(ln.sku, transfer.from_warehouse_id, ln.quantity, f"lines[{i}].quantity", source)
+        for i, ln in enumerate(lines)
+    ]
     _apply(
         levels,
-        [
-            (
-                (ln.sku_id, transfer.from_warehouse_id),
-                StockMovement.Kind.TRANSFER_OUT,
-                _Delta(on_hand=-ln.quantity),
-            )
-            for ln in lines
-        ],
+        _removals(levels, removals, StockMovement.Kind.TRANSFER_OUT),
         reference=f"transfer:{transfer.pk}",
         actor=str(actor),
     )
@@ -215,11 +371,20 @@ def transfer_ship(*, transfer_id: int, actor: Actor) -> Transfer:
 
 
 @transaction.atomic
-def transfer_receive(*, transfer_id: int, actor: Actor) -> Transfer:
-    """The goods arrive: the receiving location's on-hand rises."""
+def transfer_receive(
+    *, transfer_id: int, actor: Actor, bin_id: int | None = None, to_primary_bin: bool = False
+) -> Transfer:
+    """The goods arrive: the receiving location's on-hand rises, unlocated, in
+    the bin named, or in each SKU's primary bin (unlocated if it has none)."""
     transfer = _lock_transfer(transfer_id)
     _move(transfer, Transfer.Status.RECEIVED)
     lines = list(transfer.lines.order_by("id"))
+    targets = incoming_bins(
+        warehouse_id=transfer.to_warehouse_id,
+        sku_ids=[ln.sku_id for ln in lines],
+        bin_id=bin_id,
+        to_primary_bin=to_primary_bin,
+    )
     levels = _lock_levels(((ln.sku_id, transfer.to_warehouse_id) for ln in lines), create_missing=True)
     _apply(
         levels,
@@ -227,7 +392,7 @@ def transfer_receive(*, transfer_id: int, actor: Actor) -> Transfer:
             (
                 (ln.sku_id, transfer.to_warehouse_id),
                 StockMovement.Kind.TRANSFER_IN,
-                _Delta(on_hand=ln.quantity),
+                _Delta(on_hand=ln.quantity, bin_id=targets[ln.sku_id]),
             )
             for ln in lines
         ],
@@ -328,21 +493,37 @@ def count_submit(*, sheet_id: int, actor: Actor) -> CountSheet:
 
 
 @transaction.atomic
-def count_approve(*, sheet_id: int, actor: Actor) -> CountSheet:
-    """Apply every variance (counted - expected) to on-hand as a count movement."""
+def count_approve(*, sheet_id: int, actor: Actor, bin_id: int | None = None) -> CountSheet:
+    """Apply every variance (counted - expected) to on-hand as count movements.
+
+    With a bin (a count of one bin's shelf) gains go into it and losses come
+    out of it; without, gains land unlocated and losses are drawn in draw order.
+    """
     sheet = _lock_sheet(sheet_id, status=CountSheet.Status.SUBMITTED)
     lines = [ln for ln in sheet.lines.select_related("sku").order_by("id") if ln.variance]
+    gains = [ln for ln in lines if ln.variance > 0]
+    bin_ = None
+    if bin_id is not None:
+        bin_ = access_bin(bin_id, warehouse_id=sheet.warehouse_id, incoming=bool(gains))
     levels = _lock_levels(((ln.sku_id, sheet.warehouse_id) for ln in lines), create_missing=True)
-    for ln in lines:
-        if ln.variance < 0:
-            _removable(
-                levels.get((ln.sku_id, sheet.warehouse_id)), -ln.variance, ln.sku, f"counts.{ln.sku.code}"
-            )
+    kind = StockMovement.Kind.COUNT
+    losses = [
+        Removal(ln.sku, sheet.warehouse_id, -ln.variance, f"counts.{ln.sku.code}", bin_)
+        for ln in lines
+        if ln.variance < 0
+    ]
     _apply(
         levels,
         [
-            ((ln.sku_id, sheet.warehouse_id), StockMovement.Kind.COUNT, _Delta(on_hand=ln.variance))
-            for ln in lines
+            *_removals(levels, losses, kind),
+            *(
+                (
+                    (ln.sku_id, sheet.warehouse_id),
+                    kind,
+                    _Delta(on_hand=ln.variance, bin_id=bin_.pk if bin_ else None),
+                )
+                for ln in gains
+            ),
         ],
         reference=f"count:{sheet.pk}",
         reason="cycle_count",

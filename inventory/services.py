@@ -5,6 +5,8 @@ Locking rules (the only way to keep concurrent placements from deadlocking):
 2. Stock-level rows are locked in one SELECT ... ORDER BY id FOR UPDATE.
 3. Reservations that belong to someone else are only ever taken with
    SKIP LOCKED (expiry), so nobody waits on them while holding levels.
+4. Bin stock rows change only in _apply, under their SKU's level lock, so
+   two writers of one bin row are already queued on the level.
 Each operation then changes all its levels in one UPDATE ... FROM (VALUES)
 and writes its movements in one bulk INSERT, so the query count does not
 grow with the number of lines. Operations are all-or-nothing and make no
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from oms.errors import InsufficientStock, InvalidInput
 
+from .bins import binned_totals, incoming_bins
 from .models import SKU, Reservation, StockLevel, StockMovement
 
 Key = tuple[int, int]  # (sku_id, warehouse_id)
@@ -35,6 +38,10 @@ class _Delta:
     on_hand: int = 0
     allocated: int = 0
     reserved: int = 0
+    # Where an on-hand change happens: a bin, or None for unlocated stock
+    # (inventory.bins). Allocations and reservations never name one: they
+    # promise units of the warehouse, not of a shelf.
+    bin_id: int | None = None
 
 
 def _lock_levels(keys: Iterable[Key], *, create_missing: bool = False) -> dict[Key, StockLevel]:
@@ -62,8 +69,16 @@ def _apply(
     reason: str = "",
     actor: str = "",
 ) -> None:
-    """Add the deltas to the (already locked) levels and write one movement each."""
+    """Add the deltas to the (already locked) levels and write one movement each.
+
+    An on-hand delta with a bin_id also changes that bin's BinStock row; one
+    without changes the unlocated stock, which is checked first wherever it
+    shrinks, so no caller (bin-aware or not) can take units that are on a
+    shelf without saying which shelf.
+    """
     totals: dict[Key, _Delta] = defaultdict(_Delta)
+    unlocated: dict[Key, int] = defaultdict(int)
+    binned: dict[tuple[int, int, int], int] = defaultdict(int)  # (sku_id, bin_id, warehouse_id) -> delta
     movements = []
     for key, kind, delta in changes:
         if not (delta.on_hand or delta.allocated or delta.reserved):
@@ -72,10 +87,15 @@ def _apply(
         total.on_hand += delta.on_hand
         total.allocated += delta.allocated
         total.reserved += delta.reserved
+        if delta.bin_id is None:
+            unlocated[key] += delta.on_hand
+        else:
+            binned[(key[0], delta.bin_id, key[1])] += delta.on_hand
         movements.append(
             StockMovement(
                 sku_id=key[0],
                 warehouse_id=key[1],
+                bin_id=delta.bin_id,
                 kind=kind,
                 on_hand_delta=delta.on_hand,
                 allocated_delta=delta.allocated,
@@ -88,30 +108,93 @@ def _apply(
         )
     if not movements:
         return
-    rows = [(levels[key].pk, d.on_hand, d.allocated, d.reserved) for key, d in sorted(totals.items())]
-    values = ", ".join(["(%s::bigint, %s::int, %s::int, %s::int)"] * len(rows))
-    params = [value for row in rows for value in row]
+    _check_unlocated(levels, {key: d for key, d in unlocated.items() if d < 0})
+    rows = [
+        (levels[key].pk, d.on_hand, d.allocated, d.reserved)
+        for key, d in sorted(totals.items())
+        if d.on_hand or d.allocated or d.reserved  # a bin move nets to nothing on the level
+    ]
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                UPDATE inventory_stocklevel AS s
-                SET on_hand = s.on_hand + v.oh, allocated = s.allocated + v.al,
-                    soft_reserved = s.soft_reserved + v.rs, updated_at = now()
-                FROM (VALUES {values}) AS v(id, oh, al, rs)
-                WHERE s.id = v.id
-                """,  # noqa: S608 - only placeholders are interpolated
-                params,
-            )
+            if rows:
+                values = ", ".join(["(%s::bigint, %s::int, %s::int, %s::int)"] * len(rows))
+                cursor.execute(
+                    f"""
+                    UPDATE inventory_stocklevel AS s
+                    SET on_hand = s.on_hand + v.oh, allocated = s.allocated + v.al,
+                        soft_reserved = s.soft_reserved + v.rs, updated_at = now()
+                    FROM (VALUES {values}) AS v(id, oh, al, rs)
+                    WHERE s.id = v.id
+                    """,  # noqa: S608 - only placeholders are interpolated
+                    [value for row in rows for value in row],
+                )
+            _apply_bins(cursor, {k: d for k, d in binned.items() if d})
     except IntegrityError as exc:
-        # The CHECK constraints are the last line of defence against oversell.
-        raise InsufficientStock("The stock change would make available stock negative.") from exc
+        # The CHECK constraints are the last line of defence against oversell
+        # and against taking from a bin more than it holds.
+        raise InsufficientStock(
+            "The stock change would make available stock, or a bin's stock, negative."
+        ) from exc
     StockMovement.objects.bulk_create(movements)
     for key, d in totals.items():
         level = levels[key]
         level.on_hand += d.on_hand
         level.allocated += d.allocated
         level.soft_reserved += d.reserved
+
+
+def _check_unlocated(levels: Mapping[Key, StockLevel], shrink: Mapping[Key, int]) -> None:
+    """Refuse to take more unlocated units than there are: on hand - units in bins.
+
+    Exact without locking BinStock: bin rows only change while their level is
+    locked, and the caller holds these levels.
+    """
+    if not shrink:
+        return
+    in_bins = binned_totals(shrink)
+    for key, delta in sorted(shrink.items()):
+        level = levels.get(key)
+        unlocated = (level.on_hand if level else 0) - in_bins.get(key, 0)
+        if unlocated + delta < 0:
+            code = _sku_codes([key[0]]).get(key[0], key[0])
+            raise InsufficientStock(
+                f"Only {max(unlocated, 0)} unlocated unit(s) of {code}; name the bin to take the rest from.",
+                fields={"bin": [f"only {max(unlocated, 0)} of {code} not in a bin"]},
+            )
+
+
+def _apply_bins(cursor, deltas: Mapping[tuple[int, int, int], int]) -> None:
+    """Add (sku_id, bin_id, warehouse_id) -> delta to BinStock in one statement.
+
+    An upsert (INSERT ... ON CONFLICT) cannot do it: PostgreSQL checks the
+    proposed row against the CHECK before it finds the conflict, so a negative
+    delta on an existing row would fail. Instead existing rows are updated and
+    missing ones inserted; a bin going below zero (or a new row with a negative
+    delta) violates binstock_quantity_gte_0. Rows are given in (sku, bin)
+    order; nobody waits on them anyway, as the SKU's level lock comes first.
+    """
+    if not deltas:
+        return
+    rows = sorted(deltas.items())
+    values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::int)"] * len(rows))
+    cursor.execute(
+        f"""
+        WITH v(sku_id, bin_id, warehouse_id, qty) AS (VALUES {values}),
+        changed AS (
+            UPDATE inventory_binstock AS b SET quantity = b.quantity + v.qty, updated_at = now()
+            FROM v WHERE b.sku_id = v.sku_id AND b.bin_id = v.bin_id
+            RETURNING b.sku_id, b.bin_id
+        )
+        INSERT INTO inventory_binstock (sku_id, bin_id, warehouse_id, quantity, updated_at)
+        SELECT v.sku_id, v.bin_id, v.warehouse_id, v.qty, now() FROM v
+        WHERE NOT EXISTS (SELECT 1 FROM changed c WHERE c.sku_id = v.sku_id AND c.bin_id = v.bin_id)
+        """,  # noqa: S608 - only placeholders are interpolated
+        [
+            value
+            for (sku_id, bin_id, warehouse_id), qty in rows
+            for value in (sku_id, bin_id, warehouse_id, qty)
+        ],
+    )
 
 
 def _sku_codes(sku_ids: Iterable[int]) -> dict[int, str]:
@@ -149,15 +232,26 @@ def _expire_stale(keys: Iterable[Key], now: datetime, levels: Mapping[Key, Stock
 
 @transaction.atomic(savepoint=False)
 def stock_receive(
-    *, warehouse_id: int, sku_id: int, quantity: int, reference: str, note: str = ""
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    quantity: int,
+    reference: str,
+    note: str = "",
+    bin_id: int | None = None,
+    to_primary_bin: bool = False,
 ) -> StockLevel:
-    """Goods arrive: on hand goes up."""
+    """Goods arrive: on hand goes up, unlocated unless a bin is named or the
+    SKU's primary bin is asked for (inventory.bins)."""
     if quantity <= 0:
         raise InvalidInput.field("quantity", "must be a positive whole number")
+    target = incoming_bins(
+        warehouse_id=warehouse_id, sku_ids=[sku_id], bin_id=bin_id, to_primary_bin=to_primary_bin
+    )[sku_id]
     levels = _lock_levels([(sku_id, warehouse_id)], create_missing=True)
     _apply(
         levels,
-        [((sku_id, warehouse_id), StockMovement.Kind.RECEIPT, _Delta(on_hand=quantity))],
+        [((sku_id, warehouse_id), StockMovement.Kind.RECEIPT, _Delta(on_hand=quantity, bin_id=target))],
         reference=reference,
         note=note,
     )

@@ -28,6 +28,7 @@ from oms.errors import InvalidInput, InvalidTransition, NotFound
 from oms.money import round_money
 from oms.outbox import emit
 
+from ..bins import incoming_bins
 from ..models import (
     PO_OPEN_STATUSES,
     PO_TRANSITIONS,
@@ -377,8 +378,13 @@ def purchase_order_receive(
     actor: Actor,
     reference: str = "",
     note: str = "",
+    bin_id: int | None = None,
+    to_primary_bin: bool = False,
 ) -> PurchaseReceipt:
     """Goods arrive against an open order: sku (id or code) -> units, all or nothing.
+
+    The units land unlocated (the receiving dock), in the bin named, or with
+    `to_primary_bin` in each SKU's primary bin (unlocated if it has none).
 
     Each line may receive up to ordered x (1 + tolerance) in total. Stock goes
     up with RECEIPT movements referencing "po:<id>", the lines and status
@@ -421,12 +427,19 @@ def purchase_order_receive(
             continue
         quantities[sku.pk] = quantities.get(sku.pk, 0) + quantity
     _raise_if(problems)
+    targets = incoming_bins(
+        warehouse_id=po.warehouse_id, sku_ids=quantities, bin_id=bin_id, to_primary_bin=to_primary_bin
+    )
 
     levels = _lock_levels([(sku_id, po.warehouse_id) for sku_id in quantities], create_missing=True)
     _apply(
         levels,
         [
-            ((sku_id, po.warehouse_id), StockMovement.Kind.RECEIPT, _Delta(on_hand=qty))
+            (
+                (sku_id, po.warehouse_id),
+                StockMovement.Kind.RECEIPT,
+                _Delta(on_hand=qty, bin_id=targets[sku_id]),
+            )
             for sku_id, qty in sorted(quantities.items())
         ],
         reference=f"po:{po.pk}",
