@@ -108,11 +108,23 @@ class SafetyStockInline(admin.TabularInline):
     fields = ["sku", "quantity"]
     autocomplete_fields = ["sku"]
     extra = 0
+    verbose_name_plural = "safety stock of single SKUs (overrides the location's default)"
 
 
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "city", "country", "ships", "allows_pickup", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "city",
+        "country",
+        "ships",
+        "allows_pickup",
+        "serves",
+        "safety_stock",
+        "is_active",
+    ]
     list_filter = ["kind", "ships", "allows_pickup", "is_active", "country"]
     search_fields = ["code", "name", "city", "postal_code"]
     readonly_fields = ["stock_link", "created_at"]
@@ -128,6 +140,14 @@ class WarehouseAdmin(admin.ModelAdmin):
     filter_horizontal = ["channels"]
     inlines = [SafetyStockInline]
     actions = ["start_cycle_count"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Warehouse]:
+        return super().get_queryset(request).prefetch_related("channels")
+
+    @admin.display(description="Serves")
+    def serves(self, warehouse: Warehouse) -> str:
+        codes = sorted(c.code for c in warehouse.channels.all())
+        return ", ".join(codes) if codes else "every channel"
 
     @admin.action(description="Start a cycle count of everything stocked there")
     def start_cycle_count(self, request: HttpRequest, queryset: QuerySet[Warehouse]) -> None:
@@ -261,11 +281,18 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(SafetyStock)
 class SafetyStockAdmin(admin.ModelAdmin):
-    list_display = ["sku", "warehouse", "quantity"]
+    """Units of one SKU held back in one location from what channels are
+    promised (inventory.atp); without a row here the location's default applies."""
+
+    list_display = ["sku", "warehouse", "quantity", "location_default"]
     list_filter = ["warehouse"]
     list_select_related = ["sku", "warehouse"]
-    search_fields = ["sku__code", "sku__name"]
-    autocomplete_fields = ["sku"]
+    search_fields = ["sku__code", "sku__name", "warehouse__code"]
+    autocomplete_fields = ["sku", "warehouse"]
+
+    @admin.display(description="Location default", ordering="warehouse__safety_stock")
+    def location_default(self, row: SafetyStock) -> int:
+        return row.warehouse.safety_stock
 
 
 from . import (  # noqa: E402 - the admins below register themselves on import

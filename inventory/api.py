@@ -9,6 +9,7 @@ from rest_framework import generics, serializers
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
+from .api_atp import urlpatterns as atp_urlpatterns
 from .api_operations import urlpatterns as operations_urlpatterns
 from .models import StockLevel
 from .selectors import DEMAND_WINDOW_DAYS, STATUSES, position_status, status_filter, stock_positions
@@ -93,4 +94,5 @@ class StockPositions(generics.ListAPIView):
 
 
 urlpatterns = [path("inventory/positions/", StockPositions.as_view(), name="stock-positions")]
+urlpatterns += atp_urlpatterns
 urlpatterns += operations_urlpatterns

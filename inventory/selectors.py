@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,58 +25,62 @@ from django.utils import timezone
 
 from oms.geo import haversine_km
 
+from .atp import Fulfilment, atp_levels
 from .models import SKU, StockLevel, StockMovement, TransferLine, Warehouse
 from .purchasing.selectors import incoming_quantity_subquery, next_eta_subquery
 
 
-def available_by_warehouse(
-    sku_ids: Iterable[int], *, shipping_only: bool = False
-) -> dict[int, dict[int, int]]:
-    """sku_id -> {warehouse_id: available} over active warehouses (one query)."""
-    levels = StockLevel.objects.filter(sku_id__in=set(sku_ids), warehouse__is_active=True)
-    if shipping_only:
-        levels = levels.filter(warehouse__ships=True)
-    out: dict[int, dict[int, int]] = defaultdict(dict)
-    for sku_id, warehouse_id, available in levels.values_list(
-        "sku_id", "warehouse_id", F("on_hand") - F("allocated") - F("soft_reserved")
-    ):
-        out[sku_id][warehouse_id] = available
-    return out
+@dataclass(frozen=True)
+class ShipFrom:
+    """A location that can ship a whole order, with the units of each SKU held
+    back there (its safety stock): stock_reserve checks them again under the
+    row lock, so racing orders cannot eat into them either."""
+
+    warehouse: Warehouse
+    held_back: dict[int, int]
 
 
 def warehouses_that_can_ship(
     quantities: Mapping[int, int],
     *,
+    channel_id: int | None,
     destination: tuple[float, float] | None,
     extra_available: Mapping[tuple[int, int], int] | None = None,
-) -> list[Warehouse]:
-    """Active shipping warehouses that hold every line in full, nearest first.
+) -> list[ShipFrom]:
+    """Active shipping locations serving the channel that can promise every
+    line in full (available above safety stock: see inventory.atp), nearest
+    first, in one query.
 
     `extra_available` adds stock the requester already holds ((sku, wh) -> qty),
     e.g. its own cart reservations. Without a destination, the one with the
     most spare stock comes first.
     """
     extra = extra_available or {}
-    stock = available_by_warehouse(quantities, shipping_only=True)
-    candidates: set[int] | None = None
-    for sku_id, qty in quantities.items():
-        able = {
-            wh for wh, avail in stock.get(sku_id, {}).items() if avail + extra.get((sku_id, wh), 0) >= qty
-        }
-        candidates = able if candidates is None else candidates & able
-        if not candidates:
-            return []
-    warehouses = list(Warehouse.objects.filter(id__in=candidates or ()))
-
-    def spare(wh: Warehouse) -> int:
-        return sum(stock[s].get(wh.id, 0) + extra.get((s, wh.id), 0) - q for s, q in quantities.items())
+    levels = atp_levels(quantities, channel_id=channel_id, fulfilment=Fulfilment.SHIP).select_related(
+        "warehouse"
+    )
+    warehouses: dict[int, Warehouse] = {}
+    held_back: dict[int, dict[int, int]] = defaultdict(dict)
+    spare: dict[int, int] = defaultdict(int)
+    for level in levels:
+        wh = level.warehouse_id
+        promisable = level.available_qty + extra.get((level.sku_id, wh), 0) - level.held_back
+        if promisable >= quantities[level.sku_id]:
+            warehouses[wh] = level.warehouse
+            held_back[wh][level.sku_id] = level.held_back
+            spare[wh] += promisable - quantities[level.sku_id]
+    able = [ShipFrom(warehouses[wh], held) for wh, held in held_back.items() if len(held) == len(quantities)]
 
     if destination is None:
-        return sorted(warehouses, key=lambda wh: (-spare(wh), wh.id))
+        return sorted(able, key=lambda c: (-spare[c.warehouse.pk], c.warehouse.pk))
     lat, lng = destination
     return sorted(
-        warehouses,
-        key=lambda wh: (haversine_km(lat, lng, float(wh.latitude), float(wh.longitude)), -spare(wh), wh.id),
+        able,
+        key=lambda c: (
+            haversine_km(lat, lng, float(c.warehouse.latitude), float(c.warehouse.longitude)),
+            -spare[c.warehouse.pk],
+            c.warehouse.pk,
+        ),
     )
 
 

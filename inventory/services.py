@@ -266,15 +266,22 @@ def stock_reserve(
     expires_at: datetime,
     reference: str,
     release: Iterable[Reservation] = (),
+    held_back: Mapping[int, int] | None = None,
 ) -> list[Reservation]:
     """Soft-reserve sku_id -> qty in one warehouse, all or nothing.
 
     `release` lists active reservations (locked by the caller) that are given
     up in the same step, e.g. a cart's holds when it checks out: their stock
     counts as available to this request.
+
+    `held_back` (sku_id -> units) is safety stock the request must leave
+    untouched there (inventory.atp). It is checked here, against the locked
+    levels, because the caller read it before the lock: racing requests can
+    then sell the units above it and never the units below.
     """
     now = timezone.now()
     release = list(release)
+    floor = held_back or {}
     wanted = {(sku_id, warehouse_id): qty for sku_id, qty in quantities.items() if qty > 0}
     keys = set(wanted) | {(r.sku_id, r.warehouse_id) for r in release}
     levels = _lock_levels(keys)
@@ -287,22 +294,26 @@ def stock_reserve(
         short = {}
         for key, qty in wanted.items():
             level = levels.get(key)
-            available = (level.available if level else 0) + freed.get(key, 0)
+            available = (level.available if level else 0) + freed.get(key, 0) - floor.get(key[0], 0)
             if available < qty:
                 short[key] = max(available, 0)
         return short
 
     short = shortages()
-    if short:
-        _expire_stale([k for k in short if k in levels], now, levels)
+    # Only levels we hold can gain from expiry (and an empty key list would match every reservation).
+    if expirable := [k for k in short if k in levels]:
+        _expire_stale(expirable, now, levels)
         short = shortages()
     if short:
         codes = _sku_codes(sku for sku, _ in short)
         (sku_id, _wh), available = next(iter(sorted(short.items())))
+        kept = " (safety stock is held back)" if floor.get(sku_id) else ""
         raise InsufficientStock(
-            f"Only {available} of {codes.get(sku_id, sku_id)} available; {wanted[(sku_id, _wh)]} requested.",
+            f"Only {available} of {codes.get(sku_id, sku_id)} available{kept}; "
+            f"{wanted[(sku_id, _wh)]} requested.",
             shortages=[
                 {"sku": codes.get(s, str(s)), "warehouse_id": w, "requested": wanted[(s, w)], "available": a}
+                | ({"held_back": floor[s]} if floor.get(s) else {})
                 for (s, w), a in sorted(short.items())
             ],
         )

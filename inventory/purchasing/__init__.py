@@ -6,9 +6,9 @@ Import from here (inventory.purchasing); the split is an implementation detail.
 from .selectors import (
     incoming_by_sku_warehouse,
     incoming_quantity_subquery,
+    open_po_lines,
     preferred_supplier_sku,
     purchase_order_lines_summary,
-    stock_arrival_dates,
 )
 from .services import (
     PO_RECEIVED_TOPIC,
@@ -31,6 +31,7 @@ __all__ = [
     "incoming_by_sku_warehouse",
     "incoming_quantity_subquery",
     "max_receivable",
+    "open_po_lines",
     "preferred_supplier_sku",
     "purchase_order_cancel",
     "purchase_order_check_lines",
@@ -40,5 +41,4 @@ __all__ = [
     "purchase_order_receive",
     "purchase_order_send",
     "purchase_order_update",
-    "stock_arrival_dates",
 ]

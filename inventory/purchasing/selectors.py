@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import F, IntegerField, Min, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
-from ..models import PO_OPEN_STATUSES, PurchaseOrder, PurchaseOrderLine, StockLevel, SupplierSKU
+from ..models import PO_OPEN_STATUSES, PurchaseOrder, PurchaseOrderLine, SupplierSKU
 
 
-def _open_lines() -> QuerySet[PurchaseOrderLine]:
+def open_po_lines() -> QuerySet[PurchaseOrderLine]:
+    """Lines still to come: on a sent or partially received order, not yet fully received."""
     return PurchaseOrderLine.objects.filter(
         po__status__in=PO_OPEN_STATUSES, quantity_received__lt=F("quantity_ordered")
     )
@@ -25,7 +24,7 @@ def incoming_by_sku_warehouse(
     """(sku_id, warehouse_id) -> {"quantity", "next_eta"} still to come on open
     purchase orders (sent or partially received), in one aggregate query.
     Over-received lines count as nothing outstanding."""
-    lines = _open_lines()
+    lines = open_po_lines()
     if sku_ids is not None:
         lines = lines.filter(sku_id__in=list(sku_ids))
     if warehouse_ids is not None:
@@ -47,7 +46,7 @@ def incoming_quantity_subquery(sku_ref: str = "sku_id", warehouse_ref: str = "wa
     """Units still to come on open purchase orders for the outer row's SKU and
     warehouse, as an expression for annotating StockLevel-like querysets."""
     outstanding = (
-        _open_lines()
+        open_po_lines()
         .filter(sku_id=OuterRef(sku_ref), po__warehouse_id=OuterRef(warehouse_ref))
         .order_by()
         .values("sku_id")
@@ -61,7 +60,7 @@ def next_eta_subquery(sku_ref: str = "sku_id", warehouse_ref: str = "warehouse_i
     """The earliest expected date of an open purchase order still bringing the
     outer row's SKU to its warehouse (NULL when none)."""
     earliest = (
-        _open_lines()
+        open_po_lines()
         .filter(sku_id=OuterRef(sku_ref), po__warehouse_id=OuterRef(warehouse_ref))
         .order_by()
         .values("sku_id")
@@ -92,42 +91,3 @@ def purchase_order_lines_summary(po: PurchaseOrder) -> list[dict[str, Any]]:
         }
         for ln in po.lines.select_related("sku").order_by("id")
     ]
-
-
-def stock_arrival_dates(
-    needs: Mapping[int, int], *, ahead: Mapping[int, int] | None = None, today: date | None = None
-) -> dict[int, date | None]:
-    """sku_id -> the first day `needs[sku]` units can be had, counting what is
-    available now in shipping warehouses and what open purchase orders bring,
-    by ETA, after the `ahead` units already promised to earlier waiting orders.
-    None when nothing on order covers it. Warehouses are pooled: the answer is
-    a promise, not an allocation."""
-    today = today or timezone.localdate()
-    ahead = ahead or {}
-    sku_ids = list(needs)
-    on_hand = dict(
-        StockLevel.objects.filter(sku_id__in=sku_ids, warehouse__is_active=True, warehouse__ships=True)
-        .values("sku_id")
-        .annotate(avail=Sum(F("on_hand") - F("allocated") - F("soft_reserved")))
-        .values_list("sku_id", "avail")
-    )
-    arrivals: dict[int, list[tuple[date, int]]] = {s: [] for s in sku_ids}
-    for sku_id, eta, qty in (
-        _open_lines()
-        .filter(sku_id__in=sku_ids, po__warehouse__is_active=True)
-        .values_list("sku_id", "po__expected_at", F("quantity_ordered") - F("quantity_received"))
-        .order_by("po__expected_at", "po_id")
-    ):
-        arrivals[sku_id].append((eta or today, qty))
-    out: dict[int, date | None] = {}
-    for sku_id, qty in needs.items():
-        have = max(on_hand.get(sku_id) or 0, 0) - ahead.get(sku_id, 0)
-        when: date | None = today if have >= qty else None
-        for eta, incoming in arrivals[sku_id]:
-            if when is not None:
-                break
-            have += incoming
-            if have >= qty:
-                when = max(eta, today)
-        out[sku_id] = when
-    return out

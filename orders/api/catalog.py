@@ -1,16 +1,22 @@
-"""Catalogue with channel prices, and availability (available-to-promise), for storefronts."""
+"""Catalogue with channel prices, and availability (available-to-promise), for storefronts.
+
+A channel is shown what it may be promised (inventory.atp): only the active
+locations that serve it (ship or allow pickup), and in each only the stock
+above the location's safety stock. Staff see every active location, with the
+safety stock held back too.
+"""
 
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory.models import SKU, StockLevel
-from inventory.selectors import sku_availability
+from inventory.api_atp import SKU_CODES_PARAMETER, sku_codes_param
+from inventory.atp import Fulfilment, atp_levels, atp_total
+from inventory.models import SKU
 from oms.api.auth import request_channel
 from oms.errors import InvalidInput
 from oms.money import round_money
@@ -26,10 +32,7 @@ class WarehouseStockSerializer(serializers.Serializer):
     kind = serializers.CharField(source="warehouse.kind")
     ships = serializers.BooleanField(source="warehouse.ships")
     allows_pickup = serializers.BooleanField(source="warehouse.allows_pickup")
-    available = serializers.SerializerMethodField()
-
-    def get_available(self, level: StockLevel) -> int:
-        return max(level.available, 0)
+    available = serializers.IntegerField(source="atp", help_text="Available to promise here.")
 
 
 class SKUSerializer(serializers.ModelSerializer):
@@ -37,7 +40,9 @@ class SKUSerializer(serializers.ModelSerializer):
     category = serializers.CharField(source="product.category")
     price = serializers.SerializerMethodField()
     currency = serializers.SerializerMethodField()
-    total_available = serializers.IntegerField()
+    total_available = serializers.IntegerField(
+        source="total_atp", help_text="Available to promise, over the locations that serve the channel."
+    )
 
     class Meta:
         model = SKU
@@ -76,9 +81,21 @@ class SKUDetailSerializer(SKUSerializer):
         fields = [*SKUSerializer.Meta.fields, "warehouses"]
 
 
+def _scope(request) -> dict:
+    """Whose ATP: a channel's (its locations, shipping or pickup), or for staff every active location."""
+    channel = request_channel(request)
+    if channel is None:
+        return {"channel_id": None, "fulfilment": None}
+    return {"channel_id": channel.pk, "fulfilment": Fulfilment.ANY}
+
+
 def _sku_queryset(request):
     """SKUs a requester may see: a channel sees what it sells, with its price."""
-    qs = sku_availability(SKU.objects.filter(is_active=True).select_related("product"))
+    qs = (
+        SKU.objects.filter(is_active=True)
+        .select_related("product")
+        .annotate(total_atp=atp_total(**_scope(request)))
+    )
     channel = request_channel(request)
     if channel is not None:
         prices = PriceListEntry.objects.filter(channel=channel, sku=OuterRef("pk"))
@@ -114,12 +131,10 @@ class SKUList(generics.ListAPIView):
         return qs
 
 
-def _active_levels():
+def _active_levels(request) -> Prefetch:
     return Prefetch(
         "stock_levels",
-        queryset=StockLevel.objects.filter(warehouse__is_active=True)
-        .select_related("warehouse")
-        .order_by("warehouse__code"),
+        queryset=atp_levels(**_scope(request)).select_related("warehouse").order_by("warehouse__code"),
         to_attr="active_levels",
     )
 
@@ -131,23 +146,16 @@ class SKUDetail(generics.RetrieveAPIView):
     lookup_field = "code"
 
     def get_queryset(self):
-        return _sku_queryset(self.request).prefetch_related(_active_levels())
+        return _sku_queryset(self.request).prefetch_related(_active_levels(self.request))
 
 
 class Availability(APIView):
-    """Available-to-promise per SKU: in total and per warehouse
-    (on hand - allocated - soft-reserved, never below zero)."""
+    """Available-to-promise per SKU, in total and per location: on hand -
+    allocated - soft-reserved - safety stock, never below zero, over the
+    locations that serve the channel."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "sku",
-                OpenApiTypes.STR,
-                many=True,
-                required=True,
-                description="SKU code; repeat, or comma-separate, for several.",
-            )
-        ],
+        parameters=[SKU_CODES_PARAMETER],
         responses=inline_serializer(
             "AvailabilityItem",
             {
@@ -159,27 +167,21 @@ class Availability(APIView):
         ),
     )
     def get(self, request):
-        codes = [
-            c.strip() for raw in request.query_params.getlist("sku") for c in raw.split(",") if c.strip()
-        ]
-        if not codes:
-            raise InvalidInput.field("sku", "give at least one SKU code, e.g. ?sku=ABC-1&sku=ABC-2")
-        if len(codes) > MAX_AVAILABILITY_SKUS:
-            raise InvalidInput.field("sku", f"at most {MAX_AVAILABILITY_SKUS} SKUs per request")
+        codes = sku_codes_param(request.query_params, limit=MAX_AVAILABILITY_SKUS)
         skus = {
             s.code: s
-            for s in _sku_queryset(request).filter(code__in=codes).prefetch_related(_active_levels())
+            for s in _sku_queryset(request).filter(code__in=codes).prefetch_related(_active_levels(request))
         }
-        unknown = [c for c in dict.fromkeys(codes) if c not in skus]
+        unknown = [c for c in codes if c not in skus]
         if unknown:
             raise InvalidInput.field("sku", f"unknown SKU(s): {', '.join(unknown)}", code="unknown_sku")
         return Response(
             [
                 {
                     "sku": code,
-                    "total_available": max(skus[code].total_available, 0),
+                    "total_available": skus[code].total_atp,
                     "warehouses": WarehouseStockSerializer(skus[code].active_levels, many=True).data,
                 }
-                for code in dict.fromkeys(codes)
+                for code in codes
             ]
         )

@@ -1,8 +1,9 @@
 """Filling backorders when stock arrives.
 
 Waiting orders are tried in priority order (VIP first), then oldest first;
-each is allocated whole, from the nearest warehouse that can ship all of it,
-in its own short transaction (order row, then stock levels). An order that
+each is allocated whole, from the nearest warehouse serving its channel that
+can ship all of it above its safety stock (inventory.atp), in its own short
+transaction (order row, then stock levels). An order that
 cannot be filled yet keeps waiting and a later one that fits may go ahead of
 it: stock is not held back for a large order while smaller ones could ship.
 
@@ -22,7 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.purchasing import PO_RECEIVED_TOPIC, stock_arrival_dates
+from inventory.atp import Fulfilment, sku_atp
+from inventory.purchasing import PO_RECEIVED_TOPIC
 from inventory.selectors import warehouses_that_can_ship
 from inventory.services import reservations_allocate, stock_reserve
 from oms.actors import Actor
@@ -54,7 +56,10 @@ def _fill(order_id: int) -> bool:
             quantities[line.sku_id] += line.quantity
         address = order.shipping_address
         destination = destination_point(order.ship_country, address.get("latitude"), address.get("longitude"))
-        for warehouse in warehouses_that_can_ship(quantities, destination=destination)[:3]:
+        for candidate in warehouses_that_can_ship(
+            quantities, channel_id=order.channel_id, destination=destination
+        )[:3]:
+            warehouse = candidate.warehouse
             try:
                 with transaction.atomic():
                     holds = stock_reserve(
@@ -62,6 +67,7 @@ def _fill(order_id: int) -> bool:
                         quantities=quantities,
                         expires_at=timezone.now() + timedelta(seconds=settings.PLACEMENT_RESERVATION_SECONDS),
                         reference=f"order:{order.pk}:backorder",
+                        held_back=candidate.held_back,
                     )
                     reservations_allocate(
                         reservation_ids=[h.pk for h in holds], reference=f"order:{order.pk}"
@@ -107,20 +113,34 @@ def backorders_repromise(*, today: date | None = None) -> list[Repromise]:
     ahead: dict[int, int] = defaultdict(int)
     late: list[Repromise] = []
     changed: list[Order] = []
-    orders = (
+    orders = list(
         Order.objects.filter(status=Order.Status.BACKORDERED)
         .order_by("-priority", "placed_at", "id")
         .prefetch_related("lines")
     )
+    # One ATP read per channel (its locations, above their safety stock), not
+    # one per order. `ahead` is shared by every channel: an order of another
+    # channel counts as ahead even where it draws on other locations, so a
+    # promise can come out later than needed, never earlier.
+    skus_by_channel: dict[int, set[int]] = defaultdict(set)
+    for order in orders:
+        skus_by_channel[order.channel_id].update(line.sku_id for line in order.lines.all())
+    atp = {
+        channel_id: sku_atp(sku_ids, channel_id=channel_id, fulfilment=Fulfilment.SHIP, today=today)
+        for channel_id, sku_ids in skus_by_channel.items()
+    }
     for order in orders:
         needs: dict[int, int] = defaultdict(int)
         for line in order.lines.all():
             needs[line.sku_id] += line.quantity
-        dates = stock_arrival_dates(needs, ahead=ahead, today=today)
+        dates = [
+            atp[order.channel_id][sku_id].promise_date(qty + ahead[sku_id], today=today)
+            for sku_id, qty in needs.items()
+        ]
         new = (
             None
-            if any(d is None for d in dates.values())
-            else max(dates.values()) + timedelta(days=settings.BACKORDER_HANDLING_DAYS)  # type: ignore[type-var]
+            if any(d is None for d in dates)
+            else max(dates) + timedelta(days=settings.BACKORDER_HANDLING_DAYS)  # type: ignore[type-var]
         )
         for sku_id, qty in needs.items():
             ahead[sku_id] += qty

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from inventory.atp import Fulfilment, promisable_by_location
 from inventory.models import SKU, Reservation
-from inventory.selectors import available_by_warehouse, warehouses_that_can_ship
+from inventory.selectors import warehouses_that_can_ship
 from inventory.services import lock_active_reservations, reservations_release, stock_reserve
 from oms.errors import Conflict, Gone, InsufficientStock, InvalidInput
 from oms.geo import destination_point
@@ -126,22 +127,24 @@ def cart_set_line(*, cart: Cart, sku_code: str, quantity: int, add: bool = False
 def _reserve_for_line(cart: Cart, sku: SKU, quantity: int, old: list[Reservation]) -> Reservation:
     own = {(r.sku_id, r.warehouse_id): r.quantity for r in old}
     destination = destination_point(cart.ship_country) if cart.ship_country else None
-    for warehouse in warehouses_that_can_ship(
-        {sku.pk: quantity}, destination=destination, extra_available=own
+    for candidate in warehouses_that_can_ship(
+        {sku.pk: quantity}, channel_id=cart.channel_id, destination=destination, extra_available=own
     )[:3]:
         try:
             with transaction.atomic():
                 return stock_reserve(
-                    warehouse_id=warehouse.pk,
+                    warehouse_id=candidate.warehouse.pk,
                     quantities={sku.pk: quantity},
                     expires_at=cart.expires_at,
                     reference=f"cart:{cart.public_id}",
                     release=old,
+                    held_back=candidate.held_back,
                 )[0]
         except InsufficientStock:
             continue
+    here = promisable_by_location([sku.pk], channel_id=cart.channel_id, fulfilment=Fulfilment.SHIP)
     best = max((r.quantity for r in old), default=0)
-    best += max(available_by_warehouse([sku.pk], shipping_only=True).get(sku.pk, {}).values(), default=0)
+    best += max((p.atp for p in here.get(sku.pk, {}).values()), default=0)
     raise InsufficientStock(
         f"Only {best} of {sku.code} can be reserved; {quantity} requested.",
         fields={"quantity": [f"only {best} available"]},

@@ -2,7 +2,8 @@
 
     1. validate and price (reads only);
     2. short transaction: soft-reserve the stock in the nearest warehouse that
-       can ship every line (a cart hands over its own holds in the same step);
+       serves the channel and can ship every line above its safety stock (a
+       cart hands over its own holds in the same step);
     3. no transaction: authorize the payment at the gateway;
     4. short transaction: turn the holds into an allocation and write the
        order, lines, payment, event and outbox rows together.
@@ -25,9 +26,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from customers.services import customer_for_order
+from inventory.atp import Fulfilment, atp_promise_dates, promisable_by_location
 from inventory.models import SKU, Reservation, Warehouse
-from inventory.purchasing import stock_arrival_dates
-from inventory.selectors import available_by_warehouse, warehouses_that_can_ship
+from inventory.selectors import warehouses_that_can_ship
 from inventory.services import (
     lock_active_reservations,
     reservations_allocate,
@@ -294,17 +295,20 @@ def _price_list_prices(data: OrderInput, channel: Channel, skus: dict[str, SKU])
 
 
 def _shortage_error(data: OrderInput, plan: _Plan) -> InsufficientStock:
-    stock = available_by_warehouse(plan.quantities, shipping_only=True)
+    stock = promisable_by_location(plan.quantities, channel_id=data.channel.pk, fulfilment=Fulfilment.SHIP)
     fields: dict[str, list[str]] = {}
     shortages = []
     for i, ln in enumerate(data.lines):
         sku = plan.skus[ln.sku]
-        total = sum(max(v, 0) for v in stock.get(sku.pk, {}).values())
-        best = max((max(v, 0) for v in stock.get(sku.pk, {}).values()), default=0)
+        here = stock.get(sku.pk, {}).values()
+        total = sum(p.atp for p in here)
+        best = max((p.atp for p in here), default=0)
         wanted = plan.quantities[sku.pk]
         if best < wanted:
+            # Say so when safety stock is why: the units are on the shelf but not for sale.
+            kept = ", safety stock held back" if any(p.available > p.atp for p in here) else ""
             fields[f"lines[{i}].quantity"] = [
-                f"only {best} of {ln.sku} available in one warehouse ({total} in all)"
+                f"only {best} of {ln.sku} available in one warehouse ({total} in all{kept})"
             ]
             shortages.append({"sku": ln.sku, "requested": wanted, "available": total, "best_warehouse": best})
     if not fields:
@@ -318,7 +322,14 @@ def _shortage_error(data: OrderInput, plan: _Plan) -> InsufficientStock:
 def _hold_stock(
     data: OrderInput, plan: _Plan, reference: str, cart: Cart | None
 ) -> tuple[Warehouse, list[Reservation]]:
-    """Soft-reserve the whole order in one warehouse, nearest first."""
+    """Soft-reserve the whole order in one warehouse, nearest first, among the
+    locations that serve the channel, leaving their safety stock alone.
+
+    Staff-entered orders (phone, store) follow the rules of the channel they
+    are entered for: safety stock is kept for what no channel was promised
+    (damage, miscounts, store walk-ins), and a staff member who must use it
+    can lower it for the location first, which leaves a trace in the admin.
+    """
     own: dict[tuple[int, int], int] = defaultdict(int)
     cart_holds: list[int] = []
     if cart is not None:
@@ -326,19 +337,22 @@ def _hold_stock(
             own[(r.sku_id, r.warehouse_id)] += r.quantity
             cart_holds.append(r.pk)
     expires_at = timezone.now() + timedelta(seconds=settings.PLACEMENT_RESERVATION_SECONDS)
-    candidates = warehouses_that_can_ship(plan.quantities, destination=plan.destination, extra_available=own)
-    for warehouse in candidates[:3]:
+    candidates = warehouses_that_can_ship(
+        plan.quantities, channel_id=data.channel.pk, destination=plan.destination, extra_available=own
+    )
+    for candidate in candidates[:3]:
         try:
             with transaction.atomic():
                 release = lock_active_reservations(cart_holds)
                 holds = stock_reserve(
-                    warehouse_id=warehouse.pk,
+                    warehouse_id=candidate.warehouse.pk,
                     quantities=plan.quantities,
                     expires_at=expires_at,
                     reference=reference,
                     release=release,
+                    held_back=candidate.held_back,
                 )
-            return warehouse, holds
+            return candidate.warehouse, holds
         except InsufficientStock:
             continue  # another order took it meanwhile: try the next nearest
     raise _shortage_error(data, plan)
@@ -415,10 +429,11 @@ def _place(data: OrderInput, *, keys: list[str], cart: Cart | None) -> Order:
 
 
 def _promise_date(data: OrderInput, plan: _Plan) -> date | None:
-    """When a backorder can ship: the day incoming purchase orders cover every
-    line after the units promised to backorders ahead of it (same or higher
-    priority, all earlier), plus the handling days. None if nothing on order
-    covers a line."""
+    """When a backorder can ship: the day the channel's forward ATP (incoming
+    purchase orders and transfers, above each location's safety stock) covers
+    every line after the units promised to backorders ahead of it (same or
+    higher priority, all earlier), plus the handling days. None if nothing on
+    the way covers a line."""
     priority = VIP_PRIORITY if data.is_vip else 0
     ahead = dict(
         OrderLine.objects.filter(
@@ -428,7 +443,7 @@ def _promise_date(data: OrderInput, plan: _Plan) -> date | None:
         .annotate(qty=Sum("quantity"))
         .values_list("sku_id", "qty")
     )
-    dates = stock_arrival_dates(plan.quantities, ahead=ahead)
+    dates = atp_promise_dates(plan.quantities, channel_id=data.channel.pk, ahead=ahead)
     if any(d is None for d in dates.values()):
         return None
     return max(dates.values()) + timedelta(days=settings.BACKORDER_HANDLING_DAYS)  # type: ignore[type-var]
