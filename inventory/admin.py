@@ -298,6 +298,7 @@ class SafetyStockAdmin(admin.ModelAdmin):
 from . import (  # noqa: E402 - the admins below register themselves on import
     admin_alerts,  # noqa: F401 - registers the stock alert admin
     admin_bins,  # noqa: F401 - registers the bin stock admin
+    admin_importexport,  # noqa: F401 - adds the import / export page to the SKU admin
     admin_operations,  # noqa: F401 - registers structure, transfer and count admins
     admin_purchasing,  # noqa: F401 - registers the purchasing admin
 )

@@ -10,6 +10,7 @@ from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
 from .api_atp import urlpatterns as atp_urlpatterns
+from .api_importexport import urlpatterns as importexport_urlpatterns
 from .api_operations import urlpatterns as operations_urlpatterns
 from .models import StockLevel
 from .selectors import DEMAND_WINDOW_DAYS, STATUSES, position_status, status_filter, stock_positions
@@ -95,4 +96,5 @@ class StockPositions(generics.ListAPIView):
 
 urlpatterns = [path("inventory/positions/", StockPositions.as_view(), name="stock-positions")]
 urlpatterns += atp_urlpatterns
+urlpatterns += importexport_urlpatterns
 urlpatterns += operations_urlpatterns
