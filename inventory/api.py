@@ -9,6 +9,7 @@ from rest_framework import generics, serializers
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
+from .api_alerts import urlpatterns as alert_urlpatterns
 from .api_atp import urlpatterns as atp_urlpatterns
 from .api_importexport import urlpatterns as importexport_urlpatterns
 from .api_operations import urlpatterns as operations_urlpatterns
@@ -96,5 +97,6 @@ class StockPositions(generics.ListAPIView):
 
 urlpatterns = [path("inventory/positions/", StockPositions.as_view(), name="stock-positions")]
 urlpatterns += atp_urlpatterns
+urlpatterns += alert_urlpatterns
 urlpatterns += importexport_urlpatterns
 urlpatterns += operations_urlpatterns

@@ -364,18 +364,35 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * (1 + math.erf(x / math.sqrt(2)))
 
 
-def _position_forecasts(*, horizon_days: int, history_days: int) -> list[PositionForecast]:
-    """Every active position with its demand forecast: one query for positions,
-    one for the history, then a forecast per series in Python."""
+def _position_forecasts(
+    *,
+    horizon_days: int,
+    history_days: int,
+    warehouse_ids: Iterable[int] | None = None,
+    sku_ids: Iterable[int] | None = None,
+) -> list[PositionForecast]:
+    """Every active position (or those in the given warehouses / of the given
+    SKUs) with its demand forecast: one query for positions, one for the
+    history, then a forecast per series in Python."""
+    levels = StockLevel.objects.filter(warehouse__is_active=True)
+    if warehouse_ids is not None:
+        warehouse_ids = set(warehouse_ids)
+        levels = levels.filter(warehouse_id__in=warehouse_ids)
+    if sku_ids is not None:
+        sku_ids = set(sku_ids)
+        levels = levels.filter(sku_id__in=sku_ids)
     positions = list(
-        StockLevel.objects.filter(warehouse__is_active=True)
-        .order_by("sku__code", "warehouse__code")
-        .values_list(
+        levels.order_by("sku__code", "warehouse__code").values_list(
             "sku_id", "sku__code", "warehouse_id", "warehouse__code", "on_hand", "allocated", "soft_reserved"
         )
     )
     today = timezone.localdate()
-    history = demand_history(start=today - timedelta(days=history_days), end=today - timedelta(days=1))
+    history = demand_history(
+        start=today - timedelta(days=history_days),
+        end=today - timedelta(days=1),
+        warehouse_ids=warehouse_ids,
+        sku_ids=sku_ids,
+    )
     out = []
     for sku_id, sku_code, warehouse_id, warehouse_code, on_hand, allocated, reserved in positions:
         available = on_hand - allocated - reserved
@@ -408,23 +425,45 @@ def _position_forecasts(*, horizon_days: int, history_days: int) -> list[Positio
     return out
 
 
-def stockout_risk(*, horizon_days: int, history_days: int = DEFAULT_HISTORY_DAYS) -> list[PositionForecast]:
+def stockout_risk(
+    *,
+    horizon_days: int,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    warehouse_ids: Iterable[int] | None = None,
+    sku_ids: Iterable[int] | None = None,
+) -> list[PositionForecast]:
     """Positions whose available stock is below the demand forecast over the
     horizon, soonest stock-out first. `days_until_stockout` is the day (0 =
     today) on which cumulative forecast demand first exceeds available;
-    `stockout_probability` is P(demand > available) under a normal approximation."""
-    rows = _position_forecasts(horizon_days=horizon_days, history_days=history_days)
+    `stockout_probability` is P(demand > available) under a normal approximation.
+    `warehouse_ids` / `sku_ids` narrow it down."""
+    rows = _position_forecasts(
+        horizon_days=horizon_days, history_days=history_days, warehouse_ids=warehouse_ids, sku_ids=sku_ids
+    )
     risky = [r for r in rows if r.available < r.forecast_demand]
     return sorted(
-        risky, key=lambda r: (r.days_until_stockout or horizon_days, -r.stockout_probability, r.sku_code)
+        risky,
+        key=lambda r: (
+            horizon_days if r.days_until_stockout is None else r.days_until_stockout,  # 0 = out today
+            -r.stockout_probability,
+            r.sku_code,
+        ),
     )
 
 
 def overstock(
-    *, horizon_days: int, factor: float, history_days: int = DEFAULT_HISTORY_DAYS
+    *,
+    horizon_days: int,
+    factor: float,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    warehouse_ids: Iterable[int] | None = None,
+    sku_ids: Iterable[int] | None = None,
 ) -> list[PositionForecast]:
     """Positions holding more than `factor` x the forecast demand over the
-    horizon (including stock with no forecast demand at all), largest excess first."""
-    rows = _position_forecasts(horizon_days=horizon_days, history_days=history_days)
+    horizon (including stock with no forecast demand at all), largest excess
+    first. `warehouse_ids` / `sku_ids` narrow it down."""
+    rows = _position_forecasts(
+        horizon_days=horizon_days, history_days=history_days, warehouse_ids=warehouse_ids, sku_ids=sku_ids
+    )
     over = [r for r in rows if r.available > 0 and r.available > factor * r.forecast_demand]
     return sorted(over, key=lambda r: (-(r.available - factor * r.forecast_demand), r.sku_code))

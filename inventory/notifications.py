@@ -30,3 +30,13 @@ def reorder_digest(event) -> None:
         template="emails/reorder_digest",
         context={**event.payload, "purchase_orders": list(pos)},
     )
+
+
+@handler("inventory.stock_alerts_digest", name="email.stock_alerts_digest")
+def stock_alerts_digest_email(event) -> None:
+    # The payload is the digest as it was when the alerts were marked notified,
+    # so a redelivery renders the same e-mail.
+    recipients = manager_recipients()
+    if not recipients:
+        return
+    send_templated(event=event, to=recipients, template="emails/stock_alerts_digest", context=event.payload)

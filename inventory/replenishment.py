@@ -33,8 +33,10 @@ logger = logging.getLogger(__name__)
 # Arbitrary but fixed: the advisory lock that keeps reorder checks one at a time.
 REORDER_LOCK_KEY = 0x0E5_4E0D
 
-CANDIDATES_SQL = """
-WITH po AS (
+# Units on their way per SKU x warehouse: what open purchase orders (drafts
+# included) still bring, and transfers in transit. Shared with the alert refresh.
+INCOMING_CTES = """
+po AS (
     SELECT l.sku_id, o.warehouse_id, SUM(l.quantity_ordered - l.quantity_received) AS qty
     FROM inventory_purchaseorderline l
     JOIN inventory_purchaseorder o ON o.id = l.po_id
@@ -46,7 +48,10 @@ WITH po AS (
     JOIN inventory_transfer t ON t.id = l.transfer_id
     WHERE t.status = 'in_transit'
     GROUP BY l.sku_id, t.to_warehouse_id
-), positions AS (
+)"""
+
+CANDIDATES_SQL = f"""
+WITH {INCOMING_CTES}, positions AS (
     SELECT r.sku_id, r.warehouse_id, r.reorder_point, r.order_up_to,
            COALESCE(s.on_hand - s.allocated - s.soft_reserved, 0) AS available,
            COALESCE(po.qty, 0) + COALESCE(transit.qty, 0) AS incoming
@@ -69,7 +74,7 @@ LEFT JOIN inventory_suppliersku ss ON ss.sku_id = p.sku_id AND ss.is_preferred
     AND EXISTS (SELECT 1 FROM inventory_supplier sup WHERE sup.id = ss.supplier_id AND sup.is_active)
 WHERE p.available + p.incoming <= p.reorder_point
 ORDER BY ss.supplier_id, p.warehouse_id, p.sku_id
-"""
+"""  # noqa: S608 - composed of constant SQL fragments only
 
 
 @dataclass

@@ -168,6 +168,23 @@ WAREHOUSE_MANAGER_EMAILS = env_list("WAREHOUSE_MANAGER_EMAILS")
 # cover, and overstocked above OVERSTOCK_DAYS (or when nothing sold in 28 days).
 LOW_STOCK_DAYS = int(os.environ.get("LOW_STOCK_DAYS", "7"))
 OVERSTOCK_DAYS = int(os.environ.get("OVERSTOCK_DAYS", "120"))
+# Stock alerts (inventory.alerts): an overstock alert needs at least this many
+# units available, so a few idle units are not worth a warehouse manager's time.
+OVERSTOCK_ALERT_MIN_UNITS = int(os.environ.get("OVERSTOCK_ALERT_MIN_UNITS", "10"))
+# A count line raises a variance alert when |counted - expected| is more than
+# this many units AND more than this percentage of the expected quantity.
+COUNT_VARIANCE_ALERT_UNITS = int(os.environ.get("COUNT_VARIANCE_ALERT_UNITS", "1"))
+COUNT_VARIANCE_ALERT_PERCENT = float(os.environ.get("COUNT_VARIANCE_ALERT_PERCENT", "5"))
+# A condition that clears and comes back within this many hours continues its
+# old alert (no second e-mail) instead of opening a new one.
+STOCK_ALERT_REOPEN_HOURS = int(os.environ.get("STOCK_ALERT_REOPEN_HOURS", "24"))
+# The alert digest lists at most this many alerts of each kind (and counts the rest).
+STOCK_ALERT_DIGEST_MAX_LINES = int(os.environ.get("STOCK_ALERT_DIGEST_MAX_LINES", "100"))
+# Forecast reorder rules: the lead time used when a SKU has no active preferred supplier.
+REORDER_DEFAULT_LEAD_TIME_DAYS = int(os.environ.get("REORDER_DEFAULT_LEAD_TIME_DAYS", "14"))
+# Stock-out risk / overstock reports forecast every position: the API keeps a
+# result this long so paging through it does not forecast everything again.
+INVENTORY_REPORT_CACHE_SECONDS = int(os.environ.get("INVENTORY_REPORT_CACHE_SECONDS", "900"))
 MAX_LINE_QUANTITY = int(os.environ.get("MAX_LINE_QUANTITY", "10000"))
 MAX_ORDER_LINES = int(os.environ.get("MAX_ORDER_LINES", "500"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12"))
@@ -207,6 +224,14 @@ CELERY_BEAT_SCHEDULE = {
     "reorder-check": {
         "task": "inventory.tasks.run_reorder_check",
         "schedule": float(os.environ.get("REORDER_INTERVAL_SECONDS", "3600")),
+    },
+    "stock-alerts": {
+        "task": "inventory.tasks.refresh_stock_alerts",
+        "schedule": float(os.environ.get("STOCK_ALERT_INTERVAL_SECONDS", "3600")),
+    },
+    "recompute-reorder-rules": {
+        "task": "inventory.tasks.recompute_reorder_rules",
+        "schedule": float(os.environ.get("REORDER_RULES_INTERVAL_SECONDS", str(24 * 3600))),
     },
     "allocate-backorders": {
         "task": "orders.tasks.allocate_backorders",
