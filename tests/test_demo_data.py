@@ -12,9 +12,25 @@ from django.utils import timezone
 
 from customers.models import Customer
 from inventory.barcodes import barcode_problem
-from inventory.models import SKU, Reservation, StockLevel, StockMovement, Warehouse
+from inventory.models import (
+    SKU,
+    Bin,
+    BinStock,
+    CountSheet,
+    PurchaseOrder,
+    ReorderRule,
+    Reservation,
+    SKUBin,
+    StockAlert,
+    StockLevel,
+    StockMovement,
+    SupplierSKU,
+    Transfer,
+    Warehouse,
+)
 from oms.management.commands.demo_data import README_SKU, demo_keys
 from oms.models import Channel, ChannelToken, OutboxEvent, hash_token
+from oms.reconcile import registered_checks
 from orders.models import Order, OrderEvent, PriceListEntry, TaxRate
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +54,7 @@ def test_demo_data_builds_a_consistent_shop():
     check_channels_locations_and_catalogue()
     check_demo_keys()
     check_orders_are_history()
+    check_warehouse_side()
     check_stock_levels_equal_the_ledger()
 
 
@@ -88,9 +105,45 @@ def check_orders_are_history():
     assert all(o.placed_at <= now for o in orders)
     assert orders.filter(placed_at__lt=now - timedelta(days=7)).exists()
 
-    # History is not e-mailed again, and no stock is left on hold.
-    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+    # History is not e-mailed again (only today's warehouse work is), and no
+    # stock is left on hold.
+    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True)
+    assert not pending.filter(aggregate__startswith="order:").exists()
     assert not Reservation.objects.filter(status=Reservation.Status.ACTIVE).exists()
+
+    # The ledger carries the history: demand happened on the days the orders were placed.
+    allocations = StockMovement.objects.filter(kind=StockMovement.Kind.ALLOCATE)
+    assert allocations.filter(created_at__lt=now - timedelta(days=7)).exists()
+    first = orders.order_by("placed_at").first()
+    assert not StockMovement.objects.filter(
+        kind=StockMovement.Kind.RECEIPT, reference="demo:opening", created_at__gte=first.placed_at
+    ).exists()
+
+
+def check_warehouse_side():
+    dc = Warehouse.objects.get(code="DC-NJ")
+    assert Bin.objects.filter(warehouse=dc).count() > 50
+    # Every SKU a location stocks has its primary bin, and opening stock sits in bins.
+    for level in StockLevel.objects.filter(warehouse__kind=Warehouse.Kind.DC).select_related("sku")[:20]:
+        assert SKUBin.objects.filter(
+            sku=level.sku, warehouse=level.warehouse, kind=SKUBin.Kind.PRIMARY
+        ).exists(), level
+    assert BinStock.objects.filter(quantity__gt=0).exists()
+    assert SupplierSKU.objects.filter(is_preferred=True).count() == SKU.objects.count()
+    assert ReorderRule.objects.filter(method=ReorderRule.Method.STATIC).exists()
+    assert ReorderRule.objects.filter(method=ReorderRule.Method.FORECAST, computed_at__isnull=False).exists()
+    assert Warehouse.objects.filter(kind=Warehouse.Kind.STORE, safety_stock__gt=0).exists()
+    # Today's work: purchase orders drafted and sent, one partly received;
+    # a transfer on the road; a count waiting for approval; alerts raised.
+    assert PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT).exists()
+    assert PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PARTIALLY_RECEIVED).exists()
+    assert Transfer.objects.filter(status=Transfer.Status.IN_TRANSIT).exists()
+    assert CountSheet.objects.filter(status=CountSheet.Status.SUBMITTED).exists()
+    assert StockAlert.objects.filter(kind=StockAlert.Kind.COUNT_VARIANCE).exists()
+    assert StockAlert.objects.exclude(kind=StockAlert.Kind.COUNT_VARIANCE).exists()
+    # Every reconcile check passes on the demo shop.
+    failures = {name: problems for name, check in registered_checks().items() if (problems := check())}
+    assert not failures
 
 
 def check_stock_levels_equal_the_ledger():

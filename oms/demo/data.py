@@ -11,6 +11,9 @@ from decimal import Decimal
 README_SKU = "TEE-BLK-M"
 DEFAULT_ORDERS = 300
 HISTORY_DAYS = 90
+# Units the default order history sells in all, roughly (300 orders: 90% of 2.3 units,
+# 10% B2B of ~120): opening stock is sized against it, by SKU popularity.
+HISTORY_UNITS = 4300
 CANCEL_SHARE = 0.05
 # GS1 prefix 200-299 is "restricted circulation" (in-store numbering): these
 # EAN-13s are valid and can never collide with a real product's GTIN.

@@ -4,10 +4,12 @@ traffic would leave behind.
 
 Creates sales channels in three currencies with API keys, distribution
 centres and stores with real coordinates, tax rates, a catalogue of ~200 SKUs
-with EAN-13 barcodes and price lists, opening stock, ~60 customers and a few
-hundred orders spread over the last 90 days (some gift / VIP orders, ~5%
-cancelled). Deterministic (random.Random(seed)) and idempotent: when channel
-WEB exists it does nothing. Everything is loaded in one transaction, so an
+with EAN-13 barcodes and price lists, zones and bins with each SKU's place,
+suppliers and reorder rules, opening stock, ~60 customers and a few hundred
+orders placed at their moment over the last 90 days (some gift / VIP orders,
+~5% cancelled), then today's warehouse work (oms.demo.inventory).
+Deterministic (random.Random(seed)) and idempotent: when channel WEB exists
+it does nothing. Everything is loaded in one transaction, so an
 interrupted run leaves nothing behind and the next run starts clean.
 
 The demo API keys are well known (the WEB key is $OMS_DEMO_TOKEN, by default
@@ -19,14 +21,14 @@ from __future__ import annotations
 import random
 import time
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -36,6 +38,8 @@ from inventory.barcodes import make_ean13
 from inventory.models import SKU, Product, StockLevel, Warehouse
 from inventory.services import stock_receive
 from oms.actors import Actor
+from oms.demo import inventory as demo_inventory
+from oms.demo.clock import clock_at
 from oms.demo.data import (
     BARCODE_PREFIX,
     CANCEL_REASONS,
@@ -48,6 +52,7 @@ from oms.demo.data import (
     FAMILIES,
     GIFT_MESSAGES,
     HISTORY_DAYS,
+    HISTORY_UNITS,
     NAMES,
     PHONE_NOTES,
     PLACES,
@@ -60,7 +65,7 @@ from oms.demo.data import (
 )
 from oms.errors import DomainError
 from oms.models import Channel, ChannelToken, OutboxEvent, hash_token
-from orders.models import Order, OrderEvent, Payment, PaymentTransaction, PriceListEntry, TaxRate
+from orders.models import Order, PriceListEntry, TaxRate
 from orders.payments import CardDetails
 from orders.pricing import price_lines, tax_rule_for
 from orders.services import CustomerInput, LineInput, OrderInput, PaymentInput, order_cancel, order_place
@@ -176,11 +181,16 @@ class Command(BaseCommand):
             self.warehouses = self.create_warehouses()
             self.create_tax_rates()
             self.skus = self.create_catalogue(select_skus(catalogue(), skus))
-            self.receive_stock()
+            self.popularity = [self.rng.paretovariate(1.5) for _ in self.skus]
+            moments = self.history(orders)
+            self.receive_stock(
+                at=moments[0] - timedelta(days=2) if moments else timezone.now(), orders=len(moments)
+            )
             self.customers = self.create_customers()
-            placed = self.place_orders(orders)
+            placed = self.place_orders(moments)
             cancelled = self.cancel_some(placed)
-            self.backdate(placed, cancelled)
+            self.finish_history(placed)
+            demo_inventory.bring_up_to_date(warehouses=self.warehouses, rng=self.rng, log=self.log)
         self.summary(placed, cancelled, time.monotonic() - started)
 
     # --- steps -----------------------------------------------------------------
@@ -269,12 +279,17 @@ class Command(BaseCommand):
         PriceListEntry.objects.bulk_create(entries)
         self.prices = {(e.channel.code, e.sku.code): e.unit_price for e in entries}
 
-    def receive_stock(self) -> None:
-        """Opening stock through stock_receive, so the ledger starts with receipts."""
+    def receive_stock(self, *, at: datetime, orders: int) -> None:
+        """Opening stock through stock_receive, into each SKU's bins, before the
+        first historical order, so the ledger starts with receipts. Popular
+        SKUs get more; some run low over the history, as real stock does."""
+        share = {s.code: p / sum(self.popularity) for s, p in zip(self.skus, self.popularity, strict=True)}
         plan: list[tuple[Warehouse, SKU, int]] = []
         for spec in self.skus:
             sku = self.sku_rows[spec.code]
             cheap = spec.price < 50
+            # Units this SKU should sell over the history in one of the three big DCs, roughly.
+            demand = HISTORY_UNITS * orders / DEFAULT_ORDERS * share[spec.code] / 3
             for code, wh in self.warehouses.items():
                 if wh.kind == Warehouse.Kind.STORE:
                     if self.rng.random() < 0.4:
@@ -282,20 +297,40 @@ class Command(BaseCommand):
                 elif code == "DC-GB" and self.rng.random() < 0.3:
                     continue  # the UK DC carries a narrower range
                 else:
-                    plan.append((wh, sku, self.rng.randint(60, 400) if cheap else self.rng.randint(15, 120)))
+                    base = self.rng.randint(10, 60) if cheap else self.rng.randint(4, 20)
+                    plan.append((wh, sku, base + round(demand * self.rng.uniform(0.8, 2.0))))
             if spec.code == README_SKU:
                 plan.append((self.warehouses["DC-NJ"], sku, 500))
+        stocked: dict[int, list[SKU]] = defaultdict(list)
+        for wh, sku, _qty in plan:
+            if sku not in stocked[wh.pk]:
+                stocked[wh.pk].append(sku)
+        layout = demo_inventory.create_structure(self.warehouses.values(), stocked)
+        self.suppliers = demo_inventory.create_suppliers(self.sku_rows.values(), self.rng)
+        demo_inventory.hold_back_store_stock(self.warehouses.values())
         bar = self.progress("Receiving stock", len(plan))
-        for wh, sku, qty in plan:
-            stock_receive(
-                warehouse_id=wh.pk,
-                sku_id=sku.pk,
-                quantity=qty,
-                reference="demo:opening",
-                note="Opening stock",
-            )
-            bar.step()
+        with clock_at(at):
+            for wh, sku, qty in plan:
+                for bin_id, units in layout.split(sku.pk, wh.pk, qty):
+                    stock_receive(
+                        warehouse_id=wh.pk,
+                        sku_id=sku.pk,
+                        quantity=units,
+                        bin_id=bin_id,
+                        reference="demo:opening",
+                        note="Opening stock",
+                    )
+                bar.step()
         bar.finish()
+        opening: Counter[tuple[SKU, Warehouse]] = Counter()
+        for wh, sku, qty in plan:
+            opening[(sku, wh)] += qty
+        rules = demo_inventory.create_rules(
+            [(sku, wh, qty) for (sku, wh), qty in opening.items() if wh.kind == Warehouse.Kind.DC], self.rng
+        )
+        self.log(
+            f"  warehouse: {layout.bins} bins, {len(self.suppliers)} supplier SKUs, {rules} reorder rules"
+        )
 
     def address(self, country: str, name: str, *, company: str = "", phone: str = "") -> dict:
         city, region, postal, lat, lng = self.rng.choice(PLACES[country])
@@ -440,21 +475,36 @@ class Command(BaseCommand):
             self.failures[exc.code] += 1
             return None
 
-    def place_orders(self, count: int) -> list[Order]:
-        self.popularity = [self.rng.paretovariate(1.5) for _ in self.skus]
+    def history(self, count: int) -> list[datetime]:
+        """When the historical orders were placed: spread over the last
+        HISTORY_DAYS, oldest first."""
+        now = timezone.now()
+        return sorted(
+            min(
+                now - timedelta(days=self.rng.uniform(0.05, HISTORY_DAYS), hours=self.rng.gauss(0, 3)),
+                now - timedelta(minutes=10),
+            )
+            for _ in range(count)
+        )
+
+    def place_orders(self, moments: list[datetime]) -> list[Order]:
+        """Each order is placed at its moment in the past (clock_at), so the
+        stock ledger, events and payments carry real history: demand history,
+        forecasts and days of cover have something to work with."""
         self.spec_by_code = {s.code: s for s in self.skus}
         codes = list(CHANNEL_MIX)
         weights = list(CHANNEL_MIX.values())
         placed: list[Order] = []
-        bar = self.progress("Placing orders", count)
-        for n in range(count):
+        bar = self.progress("Placing orders", len(moments))
+        for n, when in enumerate(moments):
             channel = self.channels[self.rng.choices(codes, weights=weights)[0]]
             # A basket no single warehouse can ship (big B2B orders) is redrawn, twice at most.
-            for _ in range(3):
-                result = self.attempt(order_place, data=self.order_input(channel, n + 1))
-                if result is not None:
-                    placed.append(result.order)
-                    break
+            with clock_at(when):
+                for _ in range(3):
+                    result = self.attempt(order_place, data=self.order_input(channel, n + 1))
+                    if result is not None:
+                        placed.append(result.order)
+                        break
             bar.step()
         bar.finish()
         return placed
@@ -462,42 +512,30 @@ class Command(BaseCommand):
     def cancel_some(self, placed: list[Order]) -> set[int]:
         victims = self.rng.sample(placed, k=round(len(placed) * CANCEL_SHARE))
         cancelled = set()
-        for order in victims:
-            if self.attempt(
-                order_cancel, order_id=order.pk, actor=Actor.system(), reason=self.rng.choice(CANCEL_REASONS)
-            ):
-                cancelled.add(order.pk)
+        for order in sorted(victims, key=lambda o: o.placed_at):
+            later = min(order.placed_at + timedelta(hours=self.rng.uniform(0.5, 30)), timezone.now())
+            with clock_at(later):
+                if self.attempt(
+                    order_cancel,
+                    order_id=order.pk,
+                    actor=Actor.system(),
+                    reason=self.rng.choice(CANCEL_REASONS),
+                ):
+                    cancelled.add(order.pk)
         return cancelled
 
-    def backdate(self, placed: list[Order], cancelled: set[int]) -> None:
-        """Spread the orders over the last 90 days, oldest first (placement time is history)."""
-        now = timezone.now()
-        moments = sorted(
-            now - timedelta(days=self.rng.uniform(0.05, HISTORY_DAYS), hours=self.rng.gauss(0, 3))
-            for _ in placed
-        )
+    def finish_history(self, placed: list[Order]) -> None:
+        """Customers joined just before their first order; and the history was
+        e-mailed at the time, so the outbox must not send 90-day-old
+        confirmations now. Orders placed from here on get their e-mails."""
         first_order: dict[int, datetime] = {}
-        bar = self.progress("Backdating", len(placed))
-        for order, when in zip(placed, moments, strict=True):
-            shift = when - order.placed_at
-            Order.objects.filter(pk=order.pk).update(placed_at=when)
-            OrderEvent.objects.filter(order=order).update(created_at=F("created_at") + shift)
-            Payment.objects.filter(order=order).update(created_at=F("created_at") + shift)
-            PaymentTransaction.objects.filter(order=order).update(created_at=F("created_at") + shift)
-            if order.pk in cancelled:
-                later = when + timedelta(hours=self.rng.uniform(0.5, 30))
-                Order.objects.filter(pk=order.pk).update(cancelled_at=later)
-                OrderEvent.objects.filter(order=order, kind="cancelled").update(created_at=later)
-            first_order.setdefault(order.customer_id, when)
-            bar.step()
+        for order in sorted(placed, key=lambda o: o.placed_at):
+            first_order.setdefault(order.customer_id, order.placed_at)
         for customer_id, when in first_order.items():
             Customer.objects.filter(pk=customer_id).update(created_at=when - timedelta(minutes=5))
-        # History was e-mailed at the time: the outbox must not send 90-day-old
-        # confirmations now. Orders placed from here on get their e-mails as usual.
         OutboxEvent.objects.filter(
             aggregate__in=[f"order:{o.pk}" for o in placed], dispatched_at__isnull=True
-        ).update(dispatched_at=now)
-        bar.finish()
+        ).update(dispatched_at=timezone.now())
 
     def summary(self, placed: list[Order], cancelled: set[int], elapsed: float) -> None:
         if not self.verbose:
