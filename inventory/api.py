@@ -13,6 +13,7 @@ from .api_alerts import urlpatterns as alert_urlpatterns
 from .api_atp import urlpatterns as atp_urlpatterns
 from .api_importexport import urlpatterns as importexport_urlpatterns
 from .api_operations import urlpatterns as operations_urlpatterns
+from .api_purchasing import urlpatterns as purchasing_urlpatterns
 from .models import StockLevel
 from .selectors import DEMAND_WINDOW_DAYS, STATUSES, position_status, status_filter, stock_positions
 
@@ -100,3 +101,4 @@ urlpatterns += atp_urlpatterns
 urlpatterns += alert_urlpatterns
 urlpatterns += importexport_urlpatterns
 urlpatterns += operations_urlpatterns
+urlpatterns += purchasing_urlpatterns

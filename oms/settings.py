@@ -280,6 +280,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.Order.Status",
         "CartStatusEnum": "orders.models.Cart.Status",
         "PaymentStatusEnum": "orders.models.Payment.Status",
+        "PurchaseOrderStatusEnum": "inventory.models.PurchaseOrder.Status",
     },
 }
 
