@@ -247,14 +247,16 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "kind",
         "sku",
         "warehouse",
+        "bin",
         "on_hand_delta",
         "allocated_delta",
         "reserved_delta",
         "reference",
+        "actor",
     ]
     list_filter = ["kind", "warehouse"]
-    list_select_related = ["sku", "warehouse"]
-    search_fields = ["sku__code", "=reference"]
+    list_select_related = ["sku", "warehouse", "bin__warehouse"]
+    search_fields = ["sku__code", "=reference", "bin__code"]
     date_hierarchy = "created_at"
     show_full_result_count = False  # the ledger grows without bound
 
