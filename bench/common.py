@@ -1,5 +1,6 @@
 """Shared plumbing for the benchmarks: environment, a throw-away database,
-a gunicorn server as a subprocess, and small statistics helpers.
+a gunicorn server as a subprocess, timing in process, and small statistics
+helpers.
 
 Everything talks to 127.0.0.1 only.
 """
@@ -103,6 +104,33 @@ class Database:
         ) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+
+
+@dataclass
+class Measured:
+    seconds: float = 0.0
+    statements: int = 0
+
+
+@contextlib.contextmanager
+def measured() -> Iterator[Measured]:
+    """Time the block (wall clock) and count the SQL statements it sends on
+    Django's default connection: every execute() / executemany(), SAVEPOINT
+    and RELEASE included; BEGIN / COMMIT are not (psycopg sends those itself)."""
+    from django.db import connection
+
+    result = Measured()
+
+    def count(execute, sql, params, many, context):
+        result.statements += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        started = time.perf_counter()
+        try:
+            yield result
+        finally:
+            result.seconds = time.perf_counter() - started
 
 
 def free_port() -> int:
