@@ -92,6 +92,13 @@ class StockMovement(models.Model):
         indexes = [
             models.Index(fields=["sku", "warehouse", "id"], name="movement_sku_wh_idx"),
             models.Index(fields=["bin", "sku"], name="movement_bin_sku_idx", condition=Q(bin__isnull=False)),
+            # Demand reads (days of cover, forecasts, alerts) want one position's
+            # allocations in a date window, not its whole ledger.
+            models.Index(
+                fields=["sku", "warehouse", "created_at"],
+                name="movement_demand_idx",
+                condition=Q(kind__in=["allocate", "deallocate"]),
+            ),
         ]
 
     def __str__(self) -> str:
