@@ -336,7 +336,10 @@ def purchase_order_send(*, po_id: int, actor: Actor) -> PurchaseOrder:
 
 @transaction.atomic
 def purchase_order_cancel(*, po_id: int, actor: Actor, reason: str) -> PurchaseOrder:
-    """Cancel a draft or sent order. Once goods arrived it can only be closed short."""
+    """Cancel a draft or sent order, saying why (it stays in the order's history).
+    Once goods arrived it can only be closed short."""
+    if not reason.strip():
+        raise InvalidInput.field("reason", "say why the order is cancelled")
     po = _lock_po(po_id)
     if po.lines.filter(quantity_received__gt=0).exists():
         raise InvalidTransition(

@@ -236,6 +236,9 @@ def test_invalid_transitions(world):
         purchase_order_receive(po_id=draft.pk, receipts={a.pk: 1}, actor=SYSTEM)
     with pytest.raises(InvalidTransition):
         purchase_order_close(po_id=draft.pk, actor=SYSTEM)  # nothing received: cancel it
+    with pytest.raises(InvalidInput) as refused:
+        purchase_order_cancel(po_id=draft.pk, actor=SYSTEM, reason="  ")
+    assert refused.value.fields == {"reason": ["say why the order is cancelled"]}
     purchase_order_cancel(po_id=draft.pk, actor=SYSTEM, reason="duplicate")
     draft.refresh_from_db()
     assert (draft.status, draft.events.last().message) == (Status.CANCELLED, "duplicate")
