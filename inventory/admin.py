@@ -15,6 +15,7 @@ from oms.actors import Actor
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, admin_changelist_link
 from oms.errors import DomainError
 
+from .admin_importexport import ImportExportViews
 from .api import STATUSES, position_status, status_filter
 from .models import SKU, Product, Reservation, SafetyStock, StockLevel, StockMovement, Warehouse
 from .operations import count_start
@@ -70,7 +71,7 @@ class StockLevelInline(ReadOnlyTabularInline):
 
 
 @admin.register(SKU)
-class SKUAdmin(admin.ModelAdmin):
+class SKUAdmin(ImportExportViews, admin.ModelAdmin):
     list_display = ["code", "name", "product", "barcode", "total_on_hand", "total_available", "is_active"]
     list_filter = ["is_active", "product__category"]
     list_select_related = ["product"]
@@ -300,7 +301,6 @@ class SafetyStockAdmin(admin.ModelAdmin):
 from . import (  # noqa: E402 - the admins below register themselves on import
     admin_alerts,  # noqa: F401 - registers the stock alert admin
     admin_bins,  # noqa: F401 - registers the bin stock admin
-    admin_importexport,  # noqa: F401 - adds the import / export page to the SKU admin
     admin_operations,  # noqa: F401 - registers structure, transfer and count admins
     admin_purchasing,  # noqa: F401 - registers the purchasing admin
 )

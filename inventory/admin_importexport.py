@@ -1,10 +1,10 @@
 """Admin page to import and export products, stock counts and reorder rules.
 
-The page hangs off the SKU admin's URLs (admin/inventory/sku/import-export/),
-so the SKU admin registered in inventory.admin is re-registered here with
-the two extra views; the changelists of SKUs, products, reorder rules and
-count sheets link to it (templates/admin/inventory/<model>/change_list.html).
-Both views only parse the request and call inventory.importexport.
+The page hangs off the SKU admin's URLs (admin/inventory/sku/import-export/):
+inventory.admin's SKUAdmin takes ImportExportViews as a mixin. The changelists
+of SKUs, products, reorder rules and count sheets link to it
+(templates/admin/inventory/<model>/change_list.html). Both views only parse the
+request and call inventory.importexport.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -22,7 +22,6 @@ from django.utils.http import content_disposition_header
 from oms.actors import Actor
 from oms.errors import DomainError
 
-from .admin import SKUAdmin
 from .importexport import (
     CONTENT_TYPES,
     FORMATS,
@@ -32,7 +31,7 @@ from .importexport import (
     inventory_export,
     inventory_import,
 )
-from .models import SKU, Warehouse
+from .models import Warehouse
 
 MAX_SHOWN_ERRORS = 500
 IMPORT_PERMISSIONS = {
@@ -72,7 +71,9 @@ class ImportForm(forms.Form):
         return data
 
 
-class SKUImportExportAdmin(SKUAdmin):
+class ImportExportViews:
+    """ModelAdmin mixin: the import / export page and the export downloads."""
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
@@ -157,7 +158,3 @@ class SKUImportExportAdmin(SKUAdmin):
             True, export_filename(kind, file_format, warehouse)
         )
         return response
-
-
-admin.site.unregister(SKU)
-admin.site.register(SKU, SKUImportExportAdmin)

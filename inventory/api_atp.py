@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.http import QueryDict
 from django.urls import path
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from oms.api.fields import SKU_CODES_PARAMETER, sku_codes_param
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 from oms.models import Channel
@@ -19,25 +19,6 @@ from .atp import Fulfilment, sku_atp
 from .models import SKU, Warehouse
 
 MAX_SKUS_PER_REQUEST = 200
-SKU_CODES_PARAMETER = OpenApiParameter(
-    "sku",
-    OpenApiTypes.STR,
-    many=True,
-    required=True,
-    description="SKU code; repeat, or comma-separate, for several.",
-)
-
-
-def sku_codes_param(params: QueryDict, *, limit: int = MAX_SKUS_PER_REQUEST) -> list[str]:
-    """The `sku` query parameter: codes repeated and/or comma-separated, in order, once each."""
-    codes = list(
-        dict.fromkeys(c.strip() for raw in params.getlist("sku") for c in raw.split(",") if c.strip())
-    )
-    if not codes:
-        raise InvalidInput.field("sku", "give at least one SKU code, e.g. ?sku=ABC-1&sku=ABC-2")
-    if len(codes) > limit:
-        raise InvalidInput.field("sku", f"at most {limit} SKUs per request")
-    return codes
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -124,7 +105,7 @@ class AvailableToPromise(APIView):
     )
     def get(self, request):
         params = request.query_params
-        codes = sku_codes_param(params)
+        codes = sku_codes_param(params, limit=MAX_SKUS_PER_REQUEST)
         fulfilment = params.get("fulfilment", "").strip() or None
         choices = [f.value for f in Fulfilment]
         if fulfilment is not None and fulfilment not in choices:

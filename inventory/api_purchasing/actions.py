@@ -22,11 +22,12 @@ from ..purchasing import (
     PurchaseReceipt,
     purchase_order_cancel,
     purchase_order_close,
+    purchase_order_detail,
     purchase_order_receive,
     purchase_order_send,
 )
 from .common import NOT_FOUND, PO_ERRORS
-from .orders import PurchaseOrderDetailOut, po_response, purchase_order_detail
+from .orders import PurchaseOrderDetailOut, po_response
 
 # --- Send, cancel, close -------------------------------------------------------------
 

@@ -8,10 +8,7 @@ the request's list.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Sum
-from django.db.models.functions import Greatest
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -24,7 +21,7 @@ from oms.api.permissions import IsStaff
 
 from ..api_operations.common import fetch, staff
 from ..models import PurchaseOrder, PurchaseOrderEvent, PurchaseOrderLine, Supplier, Warehouse
-from ..purchasing import purchase_order_create, purchase_order_update
+from ..purchasing import purchase_order_create, purchase_order_detail, purchase_order_update, purchase_orders
 from .common import COST, NOT_FOUND, PO_ERRORS, active_code_field
 
 # --- Output ------------------------------------------------------------------------
@@ -100,26 +97,6 @@ class PurchaseOrderDetailOut(PurchaseOrderOut):
 
     class Meta(PurchaseOrderOut.Meta):
         fields = [*PurchaseOrderOut.Meta.fields, "lines", "events"]
-
-
-def purchase_orders() -> QuerySet[PurchaseOrder]:
-    """Orders with their supplier, warehouse and line totals, in one query."""
-    return PurchaseOrder.objects.select_related("supplier", "warehouse", "created_by").annotate(
-        line_count=Count("lines"),
-        units_ordered=Sum("lines__quantity_ordered", default=0),
-        units_received=Sum("lines__quantity_received", default=0),
-        units_outstanding=Sum(
-            Greatest(F("lines__quantity_ordered") - F("lines__quantity_received"), 0), default=0
-        ),
-        total=Sum(F("lines__quantity_ordered") * F("lines__unit_cost"), default=Decimal(0)),
-    )
-
-
-def purchase_order_detail() -> QuerySet[PurchaseOrder]:
-    return purchase_orders().prefetch_related(
-        Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("sku").order_by("id")),
-        Prefetch("events", queryset=PurchaseOrderEvent.objects.select_related("actor_user").order_by("id")),
-    )
 
 
 def po_response(pk: int, code: int = status.HTTP_200_OK) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.api.permissions import IsStaff
-from oms.errors import NotFound
 
 from ..models import Supplier, SupplierSKU
+from ..purchasing import supplier_detail
 from .common import COST, NOT_FOUND
 
 
@@ -71,15 +71,6 @@ class SupplierDetailOut(SupplierOut):
 class SupplierFilters(serializers.Serializer):
     active = serializers.BooleanField(allow_null=True, default=None, help_text="Only (in)active suppliers.")
     search = serializers.CharField(required=False, allow_blank=True, help_text="Part of the code or name.")
-
-
-def supplier_detail(code: str) -> Supplier:
-    # The items' supplier is the prefetching one, so effective_lead_time_days costs no query.
-    items = SupplierSKU.objects.select_related("sku").order_by("sku__code")
-    supplier = Supplier.objects.prefetch_related(Prefetch("items", queryset=items)).filter(code=code).first()
-    if supplier is None:
-        raise NotFound(f"No supplier {code}.")
-    return supplier
 
 
 class SupplierList(generics.ListAPIView):

@@ -3,6 +3,7 @@ the shape of a kind, the header check, bulk look-ups and progress ticks."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -40,7 +41,7 @@ class Outcome:
             self.unchanged += 1
 
 
-class Kind:
+class Kind(ABC):
     """One kind of file. `columns` is both the export layout and every column an
     import accepts; `required` must be in the header, and at least one of
     `one_of` when it is set. A column no row reader asks for (a name next to
@@ -54,19 +55,20 @@ class Kind:
     text_columns: ClassVar[tuple[str, ...]] = ()
     filters: ClassVar[tuple[str, ...]] = ()  # export filters it understands
 
+    @abstractmethod
     def check(self, table: Table, errors: list[RowError], *, partial: bool, ticker: Ticker) -> Any:
         """Validate every row; returns a plan of the valid rows. Writes nothing
         (it may lock the rows it plans to change)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def apply(
         self, plan: Any, *, actor: Actor, approve: bool, partial: bool, note: str, ticker: Ticker
     ) -> Outcome:
-        raise NotImplementedError
+        """Write the plan; returns what was created, updated and left unchanged."""
 
+    @abstractmethod
     def export_rows(self, *, warehouse: str | None) -> tuple[int, Iterator[Sequence[object]]]:
         """(row count, rows in `columns` order)."""
-        raise NotImplementedError
 
 
 def header_errors(kind: Kind, table: Table) -> list[RowError]:

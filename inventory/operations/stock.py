@@ -9,9 +9,11 @@ from oms.errors import InsufficientStock, InvalidInput
 
 from ..bins import Removal, access_bin, binned_totals, incoming_bins, plan_removals, primary_bins
 from ..models import (
+    SKU,
     Bin,
     StockLevel,
     StockMovement,
+    Warehouse,
 )
 from ..services import Key, _apply, _Delta, _lock_levels
 from .common import (
@@ -50,19 +52,19 @@ def stock_adjust(
         )
         levels = _lock_levels([key], create_missing=True)
         changes = [(key, kind, _Delta(on_hand=quantity, bin_id=target[sku.pk]))]
-    else:
-        source = _source_bin(bin_id, warehouse.pk)
-        levels = _lock_levels([key])
-        changes = _removals(levels, [Removal(sku, warehouse.pk, -quantity, "quantity", source)], kind)
-    _apply(
-        levels,
-        changes,
+        _apply(levels, changes, reference=f"adjust:{reason}", reason=reason, note=note, actor=str(actor))
+        return levels[key]
+    return _take_out(
+        sku,
+        warehouse,
+        -quantity,
+        bin_id,
+        kind,
         reference=f"adjust:{reason}",
         reason=reason,
         note=note,
-        actor=str(actor),
+        actor=actor,
     )
-    return levels[(sku.pk, warehouse.pk)]
 
 
 @transaction.atomic
@@ -80,19 +82,36 @@ def stock_write_off(
     _check_reason(reason, WRITE_OFF_REASONS)
     if quantity <= 0:
         raise InvalidInput.field("quantity", "must be a positive whole number")
-    sku, warehouse = _sku(sku_id), _warehouse(warehouse_id)
-    source = _source_bin(bin_id, warehouse.pk)
-    levels = _lock_levels([(sku.pk, warehouse.pk)])
-    _apply(
-        levels,
-        _removals(
-            levels, [Removal(sku, warehouse.pk, quantity, "quantity", source)], StockMovement.Kind.WRITE_OFF
-        ),
+    return _take_out(
+        _sku(sku_id),
+        _warehouse(warehouse_id),
+        quantity,
+        bin_id,
+        StockMovement.Kind.WRITE_OFF,
         reference=f"write_off:{reason}",
         reason=reason,
         note=note,
-        actor=str(actor),
+        actor=actor,
     )
+
+
+def _take_out(
+    sku: SKU,
+    warehouse: Warehouse,
+    quantity: int,
+    bin_id: int | None,
+    kind: str,
+    *,
+    reference: str,
+    reason: str,
+    note: str,
+    actor: Actor,
+) -> StockLevel:
+    """Remove available units: from the bin named, else in the bins' draw order."""
+    source = _source_bin(bin_id, warehouse.pk)
+    levels = _lock_levels([(sku.pk, warehouse.pk)])
+    changes = _removals(levels, [Removal(sku, warehouse.pk, quantity, "quantity", source)], kind)
+    _apply(levels, changes, reference=reference, reason=reason, note=note, actor=str(actor))
     return levels[(sku.pk, warehouse.pk)]
 
 

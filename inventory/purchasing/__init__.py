@@ -8,7 +8,10 @@ from .selectors import (
     incoming_quantity_subquery,
     open_po_lines,
     preferred_supplier_sku,
+    purchase_order_detail,
     purchase_order_lines_summary,
+    purchase_orders,
+    supplier_detail,
 )
 from .services import (
     PO_RECEIVED_TOPIC,
@@ -37,8 +40,11 @@ __all__ = [
     "purchase_order_check_lines",
     "purchase_order_close",
     "purchase_order_create",
+    "purchase_order_detail",
     "purchase_order_lines_summary",
     "purchase_order_receive",
     "purchase_order_send",
     "purchase_order_update",
+    "purchase_orders",
+    "supplier_detail",
 ]

@@ -1,14 +1,25 @@
-"""Purchasing reads: incoming stock on open purchase orders, preferred suppliers."""
+"""Purchasing reads: incoming stock on open purchase orders, preferred suppliers,
+and purchase orders and suppliers with what their pages show."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, IntegerField, Min, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, IntegerField, Min, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 
-from ..models import PO_OPEN_STATUSES, PurchaseOrder, PurchaseOrderLine, SupplierSKU
+from oms.errors import NotFound
+
+from ..models import (
+    PO_OPEN_STATUSES,
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    Supplier,
+    SupplierSKU,
+)
 
 
 def open_po_lines() -> QuerySet[PurchaseOrderLine]:
@@ -91,3 +102,32 @@ def purchase_order_lines_summary(po: PurchaseOrder) -> list[dict[str, Any]]:
         }
         for ln in po.lines.select_related("sku").order_by("id")
     ]
+
+
+def purchase_orders() -> QuerySet[PurchaseOrder]:
+    """Orders with their supplier, warehouse and line totals, in one query."""
+    return PurchaseOrder.objects.select_related("supplier", "warehouse", "created_by").annotate(
+        line_count=Count("lines"),
+        units_ordered=Sum("lines__quantity_ordered", default=0),
+        units_received=Sum("lines__quantity_received", default=0),
+        units_outstanding=Sum(
+            Greatest(F("lines__quantity_ordered") - F("lines__quantity_received"), 0), default=0
+        ),
+        total=Sum(F("lines__quantity_ordered") * F("lines__unit_cost"), default=Decimal(0)),
+    )
+
+
+def purchase_order_detail() -> QuerySet[PurchaseOrder]:
+    return purchase_orders().prefetch_related(
+        Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("sku").order_by("id")),
+        Prefetch("events", queryset=PurchaseOrderEvent.objects.select_related("actor_user").order_by("id")),
+    )
+
+
+def supplier_detail(code: str) -> Supplier:
+    # The items' supplier is the prefetching one, so effective_lead_time_days costs no query.
+    items = SupplierSKU.objects.select_related("sku").order_by("sku__code")
+    supplier = Supplier.objects.prefetch_related(Prefetch("items", queryset=items)).filter(code=code).first()
+    if supplier is None:
+        raise NotFound(f"No supplier {code}.")
+    return supplier

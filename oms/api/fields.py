@@ -1,10 +1,13 @@
-"""Shared serializer pieces: strict input, countries, money output."""
+"""Shared serializer pieces: strict input, countries, money output, the `sku` query parameter."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from django.http import QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
+from oms.errors import InvalidInput
 from oms.geo import ISO_COUNTRIES
 from oms.money import round_money
 
@@ -53,3 +56,24 @@ class MoneyOutField(serializers.Field):
     def to_representation(self, value):
         amount, currency = value
         return str(round_money(amount, currency))
+
+
+SKU_CODES_PARAMETER = OpenApiParameter(
+    "sku",
+    OpenApiTypes.STR,
+    many=True,
+    required=True,
+    description="SKU code; repeat, or comma-separate, for several.",
+)
+
+
+def sku_codes_param(params: QueryDict, *, limit: int) -> list[str]:
+    """The `sku` query parameter: codes repeated and/or comma-separated, in order, once each."""
+    codes = list(
+        dict.fromkeys(c.strip() for raw in params.getlist("sku") for c in raw.split(",") if c.strip())
+    )
+    if not codes:
+        raise InvalidInput.field("sku", "give at least one SKU code, e.g. ?sku=ABC-1&sku=ABC-2")
+    if len(codes) > limit:
+        raise InvalidInput.field("sku", f"at most {limit} SKUs per request")
+    return codes

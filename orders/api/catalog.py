@@ -14,10 +14,10 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory.api_atp import SKU_CODES_PARAMETER, sku_codes_param
 from inventory.atp import Fulfilment, atp_levels, atp_total
 from inventory.models import SKU
 from oms.api.auth import request_channel
+from oms.api.fields import SKU_CODES_PARAMETER, sku_codes_param
 from oms.errors import InvalidInput
 from oms.money import round_money
 
