@@ -420,6 +420,113 @@ def stock_deallocate(*, allocations: Iterable[tuple[int, int, int]], reference: 
     )
 
 
+@transaction.atomic(savepoint=False)
+def stock_reallocate(
+    *,
+    release: Iterable[tuple[int, int, int]],
+    allocate: Iterable[tuple[int, int, int]],
+    reference: str,
+    held_back: Mapping[Key, int] | None = None,
+) -> None:
+    """Move an order's allocation in one step, all or nothing: give up each
+    (sku_id, warehouse_id, qty) in `release` and allocate each in `allocate`.
+
+    Units released at a (sku, warehouse) count as available to the new
+    allocation there, so re-sourcing to the same place is a no-op in effect.
+    `held_back` ((sku_id, warehouse_id) -> units) is safety stock to leave
+    untouched, checked under the lock as in stock_reserve.
+    """
+    release = [r for r in release if r[2] > 0]
+    allocate = [a for a in allocate if a[2] > 0]
+    floor = held_back or {}
+    freed: dict[Key, int] = defaultdict(int)
+    for sku_id, wh, qty in release:
+        freed[(sku_id, wh)] += qty
+    wanted: dict[Key, int] = defaultdict(int)
+    for sku_id, wh, qty in allocate:
+        wanted[(sku_id, wh)] += qty
+    levels = _lock_levels({*freed, *wanted})
+
+    def shortages() -> dict[Key, int]:
+        short = {}
+        for key, qty in wanted.items():
+            level = levels.get(key)
+            available = (level.available if level else 0) + freed.get(key, 0) - floor.get(key, 0)
+            if available < qty:
+                short[key] = max(available, 0)
+        return short
+
+    short = shortages()
+    if expirable := [k for k in short if k in levels]:
+        _expire_stale(expirable, timezone.now(), levels)
+        short = shortages()
+    if short:
+        codes = _sku_codes(sku for sku, _ in short)
+        (sku_id, wh), available = next(iter(sorted(short.items())))
+        raise InsufficientStock(
+            f"Only {available} of {codes.get(sku_id, sku_id)} available; {wanted[(sku_id, wh)]} requested.",
+            shortages=[
+                {"sku": codes.get(s, str(s)), "warehouse_id": w, "requested": wanted[(s, w)], "available": a}
+                for (s, w), a in sorted(short.items())
+            ],
+        )
+    changes = [((s, w), StockMovement.Kind.DEALLOCATE, _Delta(allocated=-q)) for s, w, q in release]
+    changes += [((s, w), StockMovement.Kind.ALLOCATE, _Delta(allocated=q)) for s, w, q in allocate]
+    _apply(levels, changes, reference=reference)
+
+
+@transaction.atomic(savepoint=False)
+def stock_pick(
+    *, warehouse_id: int, picks: Iterable[tuple[int, int, int]], reference: str, actor: str = ""
+) -> None:
+    """Units (sku_id, bin_id, qty) leave their shelf for a tote: on hand does
+    not change, the bin's stock becomes unlocated stock (in the tote, then at
+    the pack station) until it ships. Refused if the bin does not hold them."""
+    picks = [p for p in picks if p[2] > 0]
+    levels = _lock_levels((sku_id, warehouse_id) for sku_id, _, _ in picks)
+    changes = []
+    for sku_id, bin_id, qty in picks:
+        key = (sku_id, warehouse_id)
+        changes.append((key, StockMovement.Kind.PICK, _Delta(on_hand=-qty, bin_id=bin_id)))
+        changes.append((key, StockMovement.Kind.PICK, _Delta(on_hand=qty, bin_id=None)))
+    _apply(levels, changes, reference=reference, actor=actor)
+
+
+@transaction.atomic(savepoint=False)
+def stock_ship(*, warehouse_id: int, quantities: Mapping[int, int], reference: str, actor: str = "") -> None:
+    """Allocated units leave the building: on hand and allocated go down
+    together. Picked (unlocated) units go first, then shelves in draw order,
+    so a store that ships without a pick list still names its bins."""
+    from .bins import Removal, plan_removals
+
+    wanted = {sku_id: qty for sku_id, qty in quantities.items() if qty > 0}
+    levels = _lock_levels((sku_id, warehouse_id) for sku_id in wanted)
+    skus = SKU.objects.in_bulk(list(wanted))
+    problems = {}
+    for sku_id, qty in sorted(wanted.items()):
+        level = levels.get((sku_id, warehouse_id))
+        if level is None or level.allocated < qty:
+            problems[skus[sku_id].code] = [f"only {level.allocated if level else 0} allocated, {qty} to ship"]
+    if problems:
+        raise InsufficientStock(next(f"{k}: {v[0]}" for k, v in problems.items()), fields=problems)
+    plan = plan_removals(
+        levels,
+        [
+            Removal(sku=skus[sku_id], warehouse_id=warehouse_id, quantity=qty, field=skus[sku_id].code)
+            for sku_id, qty in sorted(wanted.items())
+        ],
+    )
+    _apply(
+        levels,
+        [
+            (key, StockMovement.Kind.SHIPMENT, _Delta(on_hand=-n, allocated=-n, bin_id=b))
+            for key, b, n in plan
+        ],
+        reference=reference,
+        actor=actor,
+    )
+
+
 def reservations_expire(*, now: datetime | None = None, batch: int = 500) -> int:
     """Release every expired soft hold, in batches; returns how many were expired."""
     now = now or timezone.now()

@@ -130,3 +130,27 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.topic} {self.aggregate}"
+
+
+class PostalCode(models.Model):
+    """A postal code's centroid, loaded from a GeoNames postal-code file
+    (`manage.py load_postal_codes`); routing uses it when an address comes
+    without coordinates."""
+
+    country = models.CharField(max_length=2)
+    postal_code = models.CharField(max_length=20)
+    place_name = models.CharField(max_length=180, blank=True)
+    admin_name = models.CharField(max_length=100, blank=True, help_text="State / province.")
+    admin_code = models.CharField(max_length=20, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    accuracy = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["country", "postal_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "postal_code"], name="postal_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.postal_code} {self.place_name}"

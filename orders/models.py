@@ -160,6 +160,26 @@ class Order(models.Model):
         related_name="orders",
         help_text="Where the order was allocated (the sourcing engine may split per line).",
     )
+
+    class ShippingSpeed(models.TextChoices):
+        STANDARD = "standard"
+        EXPRESS = "express"
+        OVERNIGHT = "overnight"
+
+    shipping_speed = models.CharField(
+        max_length=10, choices=ShippingSpeed.choices, default=ShippingSpeed.STANDARD
+    )
+    deliver_by = models.DateField(
+        null=True, blank=True, help_text="Delivery date promised to the customer; rate shopping must meet it."
+    )
+    pickup_location = models.ForeignKey(
+        Warehouse,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pickup_orders",
+        help_text="Click and collect: the store the customer collects from.",
+    )
     is_gift = models.BooleanField(default=False)
     gift_message = models.CharField(max_length=500, blank=True)
     is_vip = models.BooleanField(default=False)
@@ -179,6 +199,9 @@ class Order(models.Model):
     notes = models.TextField(blank=True)
     placed_at = models.DateTimeField(db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last parcel delivered or collected: starts the post-sale clock."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -37,6 +37,7 @@ class SKU(models.Model):
     length_mm = models.PositiveIntegerField()
     width_mm = models.PositiveIntegerField()
     height_mm = models.PositiveIntegerField()
+    is_fragile = models.BooleanField(default=False, help_text="Only packed in protective packaging.")
     unit_cost = MoneyField()
     cost_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     is_active = models.BooleanField(default=True)

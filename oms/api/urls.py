@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("customers.api")),
     path("", include("inventory.api")),
     path("", include("orders.api")),
+    path("", include("fulfillment.api")),
 ]

@@ -1,0 +1,3 @@
+"""Fulfillment admin: one module per area; importing registers them."""
+
+from . import carriers, packing, picking, shipments, sourcing  # noqa: F401

@@ -1,0 +1,1 @@
+"""Fulfillment admin: picking."""

@@ -1,0 +1,3 @@
+"""Fulfillment API: documents (filled in with its feature)."""
+
+urlpatterns: list = []

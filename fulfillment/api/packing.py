@@ -1,0 +1,3 @@
+"""Fulfillment API: packing (filled in with its feature)."""
+
+urlpatterns: list = []

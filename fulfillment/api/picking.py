@@ -1,0 +1,3 @@
+"""Fulfillment API: picking (filled in with its feature)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Fulfillment API: rates (filled in with its feature)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Fulfillment API: shipping (filled in with its feature)."""
+
+urlpatterns: list = []

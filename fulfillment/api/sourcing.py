@@ -1,0 +1,3 @@
+"""Fulfillment API: sourcing (filled in with its feature)."""
+
+urlpatterns: list = []

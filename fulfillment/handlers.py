@@ -1,0 +1,1 @@
+"""Importing this registers every fulfillment outbox handler and reconcile check."""

@@ -1,1 +1,0 @@
-"""fulfillment: models arrive with their issue."""
