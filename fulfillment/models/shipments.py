@@ -152,21 +152,31 @@ class FulfillmentOrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     quantity_picked = models.PositiveIntegerField(default=0)
     quantity_packed = models.PositiveIntegerField(default=0)
+    quantity_short = models.PositiveIntegerField(
+        default=0, help_text="Not found at this location when picking: re-sourced elsewhere."
+    )
 
     class Meta:
         ordering = ["fulfillment_order", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="foline_quantity_gt_0"),
             models.CheckConstraint(
-                condition=Q(quantity_picked__lte=models.F("quantity")), name="foline_picked_lte"
+                condition=Q(quantity_picked__lte=models.F("quantity") - models.F("quantity_short")),
+                name="foline_picked_lte",
             ),
             models.CheckConstraint(
-                condition=Q(quantity_packed__lte=models.F("quantity")), name="foline_packed_lte"
+                condition=Q(quantity_packed__lte=models.F("quantity") - models.F("quantity_short")),
+                name="foline_packed_lte",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.fulfillment_order_id}: {self.quantity} x {self.sku_id}"
+
+    @property
+    def quantity_open(self) -> int:
+        """Units this shipment still carries (ordered here minus found short)."""
+        return self.quantity - self.quantity_short
 
 
 class FulfillmentEvent(models.Model):
