@@ -34,6 +34,12 @@ class FulfillmentOrder(models.Model):
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.SHIP)
+    ship_to = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Where the parcel goes: the order's shipping address, or the pick-up store's address "
+        "when a pick-up order ships to the store for collection.",
+    )
     decision = models.ForeignKey(
         "fulfillment.SourcingDecision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
