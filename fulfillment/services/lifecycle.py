@@ -113,6 +113,7 @@ def fulfillment_order_create(
     ship_by=None,
     promised_delivery=None,
     release: bool = True,
+    ship_to: dict | None = None,
 ) -> FulfillmentOrder:
     """One shipment from one location for (order line, quantity) pairs whose
     stock is already allocated there. Released to the warehouse at once
@@ -121,6 +122,7 @@ def fulfillment_order_create(
         order=order,
         warehouse_id=warehouse_id,
         method=method,
+        ship_to=ship_to if ship_to is not None else order.shipping_address,
         decision_id=decision_id,
         service_id=service_id,
         shipping_cost=shipping_cost if shipping_cost is not None else 0,
