@@ -122,6 +122,14 @@ class OrderIn(StrictSerializer):
     )
     is_gift = serializers.BooleanField(default=False)
     gift_message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    shipping_speed = serializers.ChoiceField(choices=Order.ShippingSpeed.choices, default="standard")
+    deliver_by = serializers.DateField(
+        required=False, allow_null=True, help_text="Delivery date promised to the customer."
+    )
+    pickup_store = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="",
+        help_text="Click and collect: code of the store the customer collects from.",
+    )  # fmt: skip
     is_vip = serializers.BooleanField(default=False)
     is_replacement = serializers.BooleanField(default=False)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
@@ -135,6 +143,14 @@ class CheckoutIn(StrictSerializer):
     total = serializers.DecimalField(**AMOUNT, required=False)
     is_gift = serializers.BooleanField(default=False)
     gift_message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    shipping_speed = serializers.ChoiceField(choices=Order.ShippingSpeed.choices, default="standard")
+    deliver_by = serializers.DateField(
+        required=False, allow_null=True, help_text="Delivery date promised to the customer."
+    )
+    pickup_store = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="",
+        help_text="Click and collect: code of the store the customer collects from.",
+    )  # fmt: skip
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -190,6 +206,9 @@ def order_input(
         is_vip=data.get("is_vip", False),
         is_replacement=data.get("is_replacement", False),
         notes=data.get("notes", ""),
+        shipping_speed=data.get("shipping_speed", "standard"),
+        deliver_by=data.get("deliver_by"),
+        pickup_store=data.get("pickup_store", ""),
         source=source,
     )
 
@@ -266,6 +285,7 @@ class OrderOut(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     customer = serializers.SerializerMethodField()
     warehouse = serializers.CharField(source="warehouse.code", default=None)
+    pickup_store = serializers.CharField(source="pickup_location.code", default=None)
     subtotal = MoneyOutField()
     discount_total = MoneyOutField()
     shipping_total = MoneyOutField()
@@ -303,8 +323,12 @@ class OrderOut(serializers.ModelSerializer):
             "priority",
             "hold_reason",
             "promised_at",
+            "shipping_speed",
+            "deliver_by",
+            "pickup_store",
             "placed_at",
             "cancelled_at",
+            "delivered_at",
             "lines",
             "payments",
         ]

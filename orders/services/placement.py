@@ -96,6 +96,9 @@ class OrderInput:
     is_vip: bool = False
     is_replacement: bool = False
     notes: str = ""
+    shipping_speed: str = Order.ShippingSpeed.STANDARD
+    deliver_by: date | None = None
+    pickup_store: str = ""
     source: str = Order.Source.API
     fingerprint_extra: dict = field(default_factory=dict)
 
@@ -113,6 +116,7 @@ class OrderInput:
                 "total": self.expected_total,
                 "flags": [self.is_gift, self.gift_message, self.is_vip, self.is_replacement],
                 "payment": self.payment.gateway if self.payment else None,
+                "delivery": [self.shipping_speed, str(self.deliver_by or ""), self.pickup_store],
                 **self.fingerprint_extra,
             }
         )
@@ -164,6 +168,7 @@ class _Plan:
     quantities: dict[int, int]
     priced: PricedOrder
     destination: tuple[float, float] | None
+    pickup: Warehouse | None = None
 
 
 def _validate_and_price(data: OrderInput) -> _Plan:
@@ -246,12 +251,35 @@ def _validate_and_price(data: OrderInput) -> _Plan:
     quantities: dict[int, int] = defaultdict(int)
     for ln in data.lines:
         quantities[skus[ln.sku].pk] += ln.quantity
+    pickup = _pickup_store(data) if data.pickup_store else None
+    if data.deliver_by is not None and data.deliver_by < timezone.localdate():
+        raise InvalidInput.field("deliver_by", "is in the past")
     return _Plan(
         skus=skus,
         quantities=dict(quantities),
         priced=priced,
-        destination=destination_point(address["country"], address.get("latitude"), address.get("longitude")),
+        # Click and collect: stock is held near the store, where the order goes.
+        destination=(float(pickup.latitude), float(pickup.longitude))
+        if pickup
+        else destination_point(
+            address["country"],
+            address.get("latitude"),
+            address.get("longitude"),
+        ),
+        pickup=pickup,
     )
+
+
+def _pickup_store(data: OrderInput) -> Warehouse:
+    store = Warehouse.objects.filter(code=data.pickup_store, is_active=True).first()
+    if store is None:
+        raise InvalidInput.field("pickup_store", f"unknown location '{data.pickup_store}'")
+    if not store.allows_pickup:
+        raise InvalidInput.field("pickup_store", f"{store.code} does not offer pick-up")
+    served = store.channels.values_list("pk", flat=True)
+    if served and data.channel.pk not in served:
+        raise InvalidInput.field("pickup_store", f"{store.code} does not serve channel {data.channel.code}")
+    return store
 
 
 def _channel_prices(data: OrderInput) -> list[Decimal]:
@@ -507,6 +535,9 @@ def _record(
         promised_at=promised_at,
         is_gift=data.is_gift,
         gift_message=data.gift_message,
+        shipping_speed=data.shipping_speed,
+        deliver_by=data.deliver_by,
+        pickup_location=plan.pickup,
         is_vip=is_vip,
         is_replacement=data.is_replacement,
         special_code=_special_code(data, is_vip),
