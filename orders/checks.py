@@ -7,30 +7,6 @@ from django.db import connection
 from oms.reconcile import check
 
 
-@check("allocated stock equals open order lines' allocations")
-def allocated_equals_order_lines() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT s.code, w.code, COALESCE(l.allocated, 0), COALESCE(o.qty, 0)
-            FROM inventory_stocklevel l
-            FULL OUTER JOIN (
-                SELECT ol.sku_id, ol.warehouse_id, SUM(ol.quantity_allocated) AS qty
-                FROM orders_orderline ol WHERE ol.warehouse_id IS NOT NULL
-                GROUP BY ol.sku_id, ol.warehouse_id
-            ) o ON o.sku_id = l.sku_id AND o.warehouse_id = l.warehouse_id
-            JOIN inventory_sku s ON s.id = COALESCE(l.sku_id, o.sku_id)
-            JOIN inventory_warehouse w ON w.id = COALESCE(l.warehouse_id, o.warehouse_id)
-            WHERE COALESCE(l.allocated, 0) <> COALESCE(o.qty, 0)
-            ORDER BY s.code, w.code
-            """
-        )
-        return [
-            f"{sku} @ {wh}: allocated {lvl} != order lines {lines}"
-            for sku, wh, lvl, lines in cursor.fetchall()
-        ]
-
-
 @check("order totals add up")
 def order_totals_add_up() -> list[str]:
     with connection.cursor() as cursor:

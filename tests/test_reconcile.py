@@ -40,4 +40,4 @@ def test_names_the_sku_whose_level_drifted_from_the_ledger(api, sku, warehouse):
         call_command("reconcile", stdout=out)
     text = out.getvalue()
     assert f"{sku.code} @ {warehouse.code}: on_hand 105 != ledger 100, allocated 4 != ledger 3" in text
-    assert f"{sku.code} @ {warehouse.code}: allocated 4 != order lines 3" in text
+    assert f"{sku.code} @ {warehouse.code}: allocated 4 != orders and open shipments 3" in text
