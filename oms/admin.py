@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import Channel, ChannelToken, OutboxEvent
+from .models import Channel, ChannelToken, OutboxEvent, PostalCode
 from .money import UnknownCurrency, round_money
 from .outbox import dispatch_pending
 from .services import channel_tokens_revoke, outbox_events_retry
@@ -333,3 +333,14 @@ class OutboxEventAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(
             request, f"{retried} failed event(s) queued for another delivery attempt.", messages.SUCCESS
         )
+
+
+@admin.register(PostalCode)
+class PostalCodeAdmin(admin.ModelAdmin):
+    """Postal-code centroids (loaded by `load_postal_codes`), used by routing
+    and rating to place a destination that has no coordinates."""
+
+    list_display = ["country", "postal_code", "place_name", "admin_name", "latitude", "longitude", "accuracy"]
+    list_filter = ["country"]
+    search_fields = ["=postal_code", "place_name"]
+    show_full_result_count = False  # a full GeoNames load is millions of rows

@@ -27,7 +27,7 @@ from inventory.barcodes import make_ean13
 from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
 from inventory.services import stock_receive
 from oms.actors import Actor
-from oms.models import Channel, ChannelToken, OutboxEvent, hash_token
+from oms.models import Channel, ChannelToken, OutboxEvent, PostalCode, hash_token
 from orders.models import Order, OrderEvent, PriceListEntry, TaxRate
 from orders.payments import CardDetails
 from orders.services import (
@@ -49,6 +49,7 @@ ADMIN_MODELS = [
     "oms.Channel",
     "oms.ChannelToken",
     "oms.OutboxEvent",
+    "oms.PostalCode",
     "customers.Customer",
     "customers.Address",
     "inventory.Product",
@@ -102,6 +103,7 @@ READ_ONLY_MODELS = [
 
 EDITABLE_MODELS = [
     "oms.Channel",
+    "oms.PostalCode",
     "customers.Customer",
     "customers.Address",
     "inventory.Product",
@@ -269,6 +271,9 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
     )
     stock_receive(warehouse_id=warehouse.pk, sku_id=sku.pk, quantity=5, reference=f"po:grow-{n}")
     _admin_structure_and_operations(warehouse, sku)
+    PostalCode.objects.create(
+        country="US", postal_code=f"{89500 + n}", place_name=f"Reno {n}", latitude=39.5, longitude=-119.8
+    )
     TaxRate.objects.create(country="US", region=f"R{n}", rate=Decimal("0.05"), name=f"State tax {n}")
     customer_create(
         channel=catalog.channel,
