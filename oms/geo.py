@@ -1,7 +1,8 @@
 """Where a parcel goes, for routing and rating: great-circle distances, and
 a destination's point from the best thing its address offers - its own
 coordinates, else its postal code's centroid (oms.models.PostalCode, loaded
-from GeoNames by `manage.py load_postal_codes`), else its country's centroid.
+from GeoNames by `manage.py load_postal_codes`), else its region's (US state,
+Canadian province), else its country's centroid.
 
 Postal codes are stored normalised (upper case, no spaces) so "sw1a 1aa",
 "SW1A1AA" and "SW1A 1AA" are one code; a lookup also tries the coarser codes
@@ -38,6 +39,35 @@ COUNTRY_CENTROIDS: dict[str, tuple[float, float]] = {
     "TH": (13.8, 100.5), "VN": (16.0, 106.0), "PH": (14.6, 121.0), "ID": (-6.2, 106.8),
     "AU": (-33.0, 147.0), "NZ": (-38.0, 175.0), "ZA": (-26.2, 28.0), "EG": (30.0, 31.2),
     "MA": (33.6, -7.6), "NG": (6.5, 3.4), "KE": (-1.3, 36.8),
+}  # fmt: skip
+
+# Approximate geographic centroids of US states and Canadian provinces, for
+# addresses whose postal code is not loaded: "NY" is far closer to New York
+# than the middle of the country is.
+REGION_CENTROIDS: dict[tuple[str, str], tuple[float, float]] = {
+    ("US", "AL"): (32.8, -86.8), ("US", "AK"): (61.2, -149.9), ("US", "AZ"): (34.3, -111.7),
+    ("US", "AR"): (34.9, -92.4), ("US", "CA"): (37.2, -119.4), ("US", "CO"): (39.0, -105.5),
+    ("US", "CT"): (41.6, -72.7), ("US", "DE"): (39.0, -75.5), ("US", "DC"): (38.9, -77.0),
+    ("US", "FL"): (28.6, -82.4), ("US", "GA"): (32.7, -83.4), ("US", "HI"): (20.3, -156.4),
+    ("US", "ID"): (44.4, -114.6), ("US", "IL"): (40.0, -89.2), ("US", "IN"): (39.9, -86.3),
+    ("US", "IA"): (42.1, -93.5), ("US", "KS"): (38.5, -98.4), ("US", "KY"): (37.5, -85.3),
+    ("US", "LA"): (31.1, -92.0), ("US", "ME"): (45.4, -69.2), ("US", "MD"): (39.0, -76.8),
+    ("US", "MA"): (42.3, -71.8), ("US", "MI"): (44.3, -85.4), ("US", "MN"): (46.3, -94.3),
+    ("US", "MS"): (32.7, -89.7), ("US", "MO"): (38.4, -92.5), ("US", "MT"): (47.0, -109.6),
+    ("US", "NE"): (41.5, -99.8), ("US", "NV"): (39.3, -116.6), ("US", "NH"): (43.7, -71.6),
+    ("US", "NJ"): (40.2, -74.7), ("US", "NM"): (34.4, -106.1), ("US", "NY"): (42.9, -75.5),
+    ("US", "NC"): (35.6, -79.4), ("US", "ND"): (47.5, -100.5), ("US", "OH"): (40.3, -82.8),
+    ("US", "OK"): (35.6, -97.5), ("US", "OR"): (43.9, -120.6), ("US", "PA"): (40.9, -77.8),
+    ("US", "RI"): (41.7, -71.5), ("US", "SC"): (33.9, -80.9), ("US", "SD"): (44.4, -100.2),
+    ("US", "TN"): (35.9, -86.4), ("US", "TX"): (31.5, -99.3), ("US", "UT"): (39.3, -111.7),
+    ("US", "VT"): (44.1, -72.7), ("US", "VA"): (37.5, -78.9), ("US", "WA"): (47.4, -120.5),
+    ("US", "WV"): (38.6, -80.6), ("US", "WI"): (44.6, -89.9), ("US", "WY"): (43.0, -107.6),
+    ("US", "PR"): (18.2, -66.5),
+    ("CA", "AB"): (53.9, -116.6), ("CA", "BC"): (53.7, -127.6), ("CA", "MB"): (53.8, -98.8),
+    ("CA", "NB"): (46.6, -66.5), ("CA", "NL"): (53.1, -57.7), ("CA", "NS"): (44.7, -63.7),
+    ("CA", "ON"): (50.0, -85.0), ("CA", "PE"): (46.5, -63.4), ("CA", "QC"): (52.9, -73.5),
+    ("CA", "SK"): (52.9, -106.5), ("CA", "NT"): (64.8, -124.8), ("CA", "NU"): (70.3, -83.1),
+    ("CA", "YT"): (64.3, -135.0),
 }  # fmt: skip
 
 EARTH_RADIUS_KM = 6371.0088
@@ -93,8 +123,8 @@ def postal_code_candidates(country: str, code: str) -> list[str]:
 @dataclass(frozen=True)
 class Destination:
     """A destination's point and where it came from ("address": the address's
-    own coordinates, "postal_code": the code's centroid, "country": the
-    country's centroid, None: unknown)."""
+    own coordinates, "postal_code": the code's centroid, "region": the state's
+    or province's centroid, "country": the country's centroid, None: unknown)."""
 
     point: Point | None
     country: str
@@ -130,7 +160,8 @@ def _postal_point(country: str, postal_code: str) -> Point | None:
 def resolve_destination(address: dict[str, Any] | None) -> Destination:
     """Where an address (an order's shipping_address dict) is: its latitude /
     longitude when both are valid, else its postal code's centroid, else its
-    country's centroid. One query at most (the postal-code lookup)."""
+    region's (state / province), else its country's centroid. One query at
+    most (the postal-code lookup)."""
     address = address or {}
     country = str(address.get("country") or "").strip().upper()
     postal_code = str(address.get("postal_code") or "").strip()
@@ -139,6 +170,9 @@ def resolve_destination(address: dict[str, Any] | None) -> Destination:
         return Destination((lat, lng), country, postal_code, "address")
     if country and postal_code and (point := _postal_point(country, postal_code)):
         return Destination(point, country, postal_code, "postal_code")
+    region = str(address.get("region") or "").strip().upper()
+    if point := REGION_CENTROIDS.get((country, region)):
+        return Destination(point, country, postal_code, "region")
     if point := COUNTRY_CENTROIDS.get(country):
         return Destination(point, country, postal_code, "country")
     return Destination(None, country, postal_code, None)

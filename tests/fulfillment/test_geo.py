@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from oms.geo import (
     COUNTRY_CENTROIDS,
+    REGION_CENTROIDS,
     destination_point,
     distance_km,
     postal_code_candidates,
@@ -74,6 +75,13 @@ def test_country_centroid_when_the_code_is_unknown(sample):
     dest = resolve_destination({"country": "US", "postal_code": "00000"})
     assert dest.source == "country"
     assert dest.point == COUNTRY_CENTROIDS["US"]
+
+
+def test_region_centroid_before_the_country_when_the_code_is_unknown(sample):
+    dest = resolve_destination({"country": "US", "region": " ny ", "postal_code": "00000"})
+    assert dest.source == "region"
+    assert dest.point == REGION_CENTROIDS[("US", "NY")]
+    assert resolve_destination({"country": "US", "region": "Atlantis"}).source == "country"
 
 
 def test_nothing_known_gives_no_point(db):
