@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from inventory.atp import Fulfilment, promisable_by_location, serving
@@ -28,7 +28,11 @@ LEVELS = {Order.ShippingSpeed.EXPRESS: "express", Order.ShippingSpeed.OVERNIGHT:
 
 def policy_for(channel_id: int) -> SourcingPolicy:
     """The channel's policy, else the default one, else the built-in defaults."""
-    policies = {p.channel_id: p for p in SourcingPolicy.objects.filter(channel_id__in=[channel_id, None])}
+    # (`channel_id__in=[x, None]` would drop the None: NULL never matches IN.)
+    policies = {
+        p.channel_id: p
+        for p in SourcingPolicy.objects.filter(Q(channel_id=channel_id) | Q(channel__isnull=True))
+    }
     return policies.get(channel_id) or policies.get(None) or SourcingPolicy()
 
 

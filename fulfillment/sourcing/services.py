@@ -25,6 +25,7 @@ from inventory.models import SKU, Warehouse
 from inventory.services import stock_reallocate
 from oms.actors import Actor
 from oms.errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from oms.geo import resolve_destination
 from orders.models import Order, OrderLine
 from orders.services.lifecycle import event_for, order_transition
 
@@ -162,8 +163,6 @@ def _decide(order, lines, needs, skus, rules, forced_plan, book) -> _Decision:
                 ship_to=_store_address(store),
             )
     address = _store_address(store) if store is not None else order.shipping_address
-    from oms.geo import resolve_destination
-
     point = resolve_destination(address).point
     locations, warehouses, held = locations_for(
         channel_id=order.channel_id,
