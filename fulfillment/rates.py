@@ -162,6 +162,12 @@ class RateBook:
                 out.extend(_adapter_rate(self.carriers[carrier_id], services, lane, parcel, ready_at))
         return out
 
+    def floor_price(self, lane: Lane) -> Decimal:
+        """A lower bound of any quote on the lane (0 when a carrier is not table-rated)."""
+        if len(self.tables) < len(self.carriers):
+            return Decimal(0)
+        return min((t.floor_price(lane.distance_km) for t in self.tables.values()), default=Decimal(0))
+
     def quotes(self, lane: Lane, parcel: Parcel, ready_at: datetime) -> list[Quote]:
         return [q for q in self.rate_all(lane, parcel, ready_at) if isinstance(q, Quote)]
 

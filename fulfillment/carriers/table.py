@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -59,6 +60,7 @@ def dimensional_weight_grams(parcel: Parcel, divisor: int) -> int:
     return -(-volume_mm3 // max(divisor, 1))
 
 
+@lru_cache(maxsize=4096)
 def add_working_days(day: date, days: int) -> date:
     """`days` working days (Monday to Friday) after `day`."""
     while days > 0:
@@ -95,6 +97,11 @@ class TableRates:
         for rows in self.bands.values():
             rows.sort(key=lambda r: r.max_weight_grams)
         self._band_limits = {key: [r.max_weight_grams for r in rows] for key, rows in self.bands.items()}
+        # Prices depend on a few things only; routing asks for the same ones
+        # many times (every candidate location, every split), so keep them.
+        self._prices: dict[tuple, tuple[ServiceRate, Decimal, Decimal, list[dict]]] = {}
+        self._ship_dates: dict[tuple[datetime, object], date] = {}
+        self._floors: dict[int, Decimal] = {}
 
     @classmethod
     def build(
@@ -128,6 +135,48 @@ class TableRates:
     def zone_for(self, distance_km: float) -> CarrierZone | None:
         i = bisect_left(self._zone_limits, distance_km)
         return self.zones[i] if i < len(self.zones) else None
+
+    def floor_price(self, distance_km: float | None) -> Decimal:
+        """The least any parcel can cost with this carrier over that distance
+        (lightest band of the cheapest service, before surcharges): a lower
+        bound that lets routing skip plans which cannot win."""
+        zone = self.zone_for(distance_km) if distance_km is not None else None
+        if zone is None:
+            return Decimal(0)
+        cached = self._floors.get(zone.zone)
+        if cached is None:
+            firsts = [rows[0].amount for (_, z), rows in self.bands.items() if z == zone.zone and rows]
+            cached = self._floors[zone.zone] = min(firsts, default=Decimal(0))
+        return cached
+
+    def _price(
+        self,
+        service: CarrierService,
+        zone: int,
+        band_index: int,
+        lane: Lane,
+        parcel: Parcel,
+        billable: int,
+        cross_border: bool,
+    ) -> tuple[ServiceRate, Decimal, Decimal, list[dict]]:
+        """The band, base price, total and surcharges applied (cached by what they depend on)."""
+        country = lane.destination_country
+        key = (service.pk, zone, band_index, billable, parcel.longest_mm, cross_border, country)
+        if (hit := self._prices.get(key)) is not None:
+            return hit
+        band = self.bands[(service.pk, zone)][band_index]
+        currency = self.carrier.currency
+        base = round_money(band.amount, currency)
+        applied = []
+        for s in self.surcharges:
+            if s.service_id is not None and s.service_id != service.pk:
+                continue
+            if _applies(s, lane=lane, parcel=parcel, billable=billable, cross_border=cross_border):
+                amount = round_money(s.amount + base * s.percent / HUNDRED, currency)
+                applied.append({"name": s.name, "applies_to": s.applies_to, "amount": str(amount)})
+        total = round_money(base + sum((Decimal(a["amount"]) for a in applied), Decimal(0)), currency)
+        self._prices[key] = (band, base, total, applied)
+        return self._prices[key]
 
     def rate(
         self, service: CarrierService, *, lane: Lane, parcel: Parcel, ready_at: datetime
@@ -166,24 +215,18 @@ class TableRates:
         if i == len(limits):
             top = f"{limits[-1]} g" if limits else "no rates"
             return no(f"has no rate for {billable} g billable in zone {zone.zone} ({top})")
-        band = self.bands[key][i]
+        band, base, total, applied = self._price(service, zone.zone, i, lane, parcel, billable, cross_border)
         currency = carrier.currency
-        base = round_money(band.amount, currency)
-        applied = []
-        for s in self.surcharges:
-            if s.service_id is not None and s.service_id != service.pk:
-                continue
-            if _applies(s, lane=lane, parcel=parcel, billable=billable, cross_border=cross_border):
-                amount = round_money(s.amount + base * s.percent / HUNDRED, currency)
-                applied.append({"name": s.name, "applies_to": s.applies_to, "amount": str(amount)})
-        total = base + sum((Decimal(a["amount"]) for a in applied), Decimal(0))
-        ships = ship_date(ready_at, service.cutoff_time)
+        day_key = (ready_at, service.cutoff_time)
+        ships = self._ship_dates.get(day_key)
+        if ships is None:
+            ships = self._ship_dates[day_key] = ship_date(ready_at, service.cutoff_time)
         return Quote(
             service_id=service.pk,
             carrier_code=carrier.code,
             service_code=service.code,
             level=service.level,
-            amount=round_money(total, currency),
+            amount=total,
             currency=currency,
             zone=zone.zone,
             billable_weight_grams=billable,
@@ -192,7 +235,7 @@ class TableRates:
             delivery_date=add_working_days(ships, band.transit_days),
             breakdown={
                 "base": str(base),
-                "surcharges": applied,
+                "surcharges": list(applied),
                 "weight_band_grams": band.max_weight_grams,
                 "actual_weight_grams": parcel.weight_grams,
                 "dim_weight_grams": dim_weight,

@@ -17,7 +17,7 @@ from inventory.models import SKU, Warehouse
 from oms.geo import resolve_destination
 from orders.models import Order
 
-from ..carriers import Quote
+from ..carriers import Lane, Quote
 from ..models import FulfillmentOrder, LocationPolicy, SourcingPolicy
 from ..rates import RateBook, lane_for, parcel_for, rate_shop
 from .engine import LineNeed, Location, Rater, Settings, distance
@@ -144,11 +144,32 @@ def make_rater(
     lines make: the cheapest that meets the promised date (at or above the
     level asked for); when none can, the earliest one, which the engine then
     scores as late."""
-    destination = resolve_destination(destination_address)
+    return BookRater(book, warehouses, skus, resolve_destination(destination_address), settings)
 
-    def rate(loc: Location, lines: Sequence[LineNeed]) -> Quote | None:
-        parcel = parcel_for([(skus[ln.sku_id], ln.quantity) for ln in lines])
-        quotes = book.quotes(lane_for(warehouses[loc.id], destination), parcel, loc.ready_at)
+
+class BookRater:
+    """rate(location, lines): the quote rate shopping picks for the parcel those
+    lines make (see make_rater); floor(location): the least any parcel from
+    there can cost, for the engine to skip plans that cannot win."""
+
+    def __init__(self, book, warehouses, skus, destination, settings: Settings) -> None:
+        self.book, self.warehouses, self.skus = book, warehouses, skus
+        self.destination, self.settings = destination, settings
+        self.lanes: dict[int, Lane] = {}
+
+    def lane(self, loc: Location) -> Lane:
+        lane = self.lanes.get(loc.id)
+        if lane is None:
+            lane = self.lanes[loc.id] = lane_for(self.warehouses[loc.id], self.destination)
+        return lane
+
+    def floor(self, loc: Location) -> Decimal:
+        return self.book.floor_price(self.lane(loc))
+
+    def __call__(self, loc: Location, lines: Sequence[LineNeed]) -> Quote | None:
+        settings = self.settings
+        parcel = parcel_for([(self.skus[ln.sku_id], ln.quantity) for ln in lines])
+        quotes = self.book.quotes(self.lane(loc), parcel, loc.ready_at)
         if settings.level:
             quotes = [q for q in quotes if _level_rank(q.level) >= _level_rank(settings.level)] or quotes
         if not quotes:
@@ -161,8 +182,6 @@ def make_rater(
                 else rate_shop(quotes)
             )
         return best
-
-    return rate
 
 
 def pickup_quote(loc: Location) -> Quote:

@@ -131,6 +131,11 @@ class Result:
     locations: list[dict]  # one row per location: its single-location score and why it lost
     short: list[LineNeed] = field(default_factory=list)  # lines no location can fill
     max_shipments: int = 1
+    skipped: list[dict] = field(default_factory=list)  # plans not rated: their bound already lost
+
+    def candidates(self) -> list[dict]:
+        """Every candidate for the decision record: locations, rated plans, skipped plans."""
+        return [*self.locations, *({"plan": p.label, **p.as_dict()} for p in self.plans), *self.skipped]
 
     @property
     def summary(self) -> str:
@@ -154,16 +159,28 @@ def source(
     scorer = _Scorer(settings, rate)
     plans: list[Plan] = []
 
+    # Single-location plans, most promising first; a location whose bound
+    # (distance, penalties and the cheapest rate there) is already above the
+    # best plan so far cannot win and is not rated.
     singles: dict[int, Plan] = {}
-    for loc in eligible:
-        if all(loc.has(ln) for ln in lines):
-            plan = scorer.plan([(loc, list(lines))])
-            if plan is not None:
-                singles[loc.id] = plan
-                plans.append(plan)
+    bounds: dict[int, Decimal] = {}
+    best: Plan | None = None
+    complete = [loc for loc in eligible if all(loc.has(ln) for ln in lines)]
+    for loc in sorted(complete, key=lambda loc: (scorer.bound(loc), loc.id)):
+        if best is not None and scorer.bound(loc) > best.score:
+            bounds[loc.id] = scorer.bound(loc)
+            continue
+        plan = scorer.plan([(loc, list(lines))])
+        if plan is not None:
+            singles[loc.id] = plan
+            plans.append(plan)
+            if best is None or plan.score < best.score:
+                best = plan
 
+    skipped: list[dict] = []
     if settings.max_shipments >= 2 and len(lines) >= 2:
-        plans.extend(_pairs(lines, eligible, scorer))
+        best_single = min(plans, key=lambda p: p.score, default=None)
+        plans.extend(_pairs(lines, eligible, scorer, best_single, skipped))
     if not plans and settings.max_shipments >= 3:
         cover = _greedy_cover(lines, eligible, settings.max_shipments)
         if cover is not None and (plan := scorer.plan(cover)) is not None:
@@ -178,9 +195,12 @@ def source(
     return Result(
         chosen=chosen,
         plans=plans,
-        locations=[_location_row(loc, lines, singles.get(loc.id), chosen) for loc in locations],
+        locations=[
+            _location_row(loc, lines, singles.get(loc.id), chosen, bounds.get(loc.id)) for loc in locations
+        ],
         short=short,
         max_shipments=settings.max_shipments,
+        skipped=skipped,
     )
 
 
@@ -198,17 +218,29 @@ class _Scorer:
             self.cache[key] = self._score(loc, lines)
         return self.cache[key]
 
+    def floor(self, loc: Location) -> Decimal:
+        """What any shipment from `loc` scores before the carrier's price."""
+        s = self.settings
+        score = Decimal(-loc.priority)
+        if loc.distance_km is not None:
+            score += s.cost_per_100km * Decimal(str(round(loc.distance_km, 1))) / 100
+        if loc.is_store:
+            score += s.store_penalty
+        return score
+
+    def bound(self, loc: Location) -> Decimal:
+        """The least any shipment from `loc` can score: its floor plus the
+        rater's cheapest possible price there, when the rater knows it."""
+        price = getattr(self.rate, "floor", None)
+        return self.floor(loc) + (price(loc) if price is not None else 0)
+
     def _score(self, loc: Location, lines: list[LineNeed]) -> Shipment | None:
         quote = self.rate(loc, lines)
         if quote is None:
             return None
         s = self.settings
         late = max((quote.delivery_date - s.deliver_by).days, 0) if s.deliver_by else 0
-        score = quote.amount - loc.priority + LATE_PENALTY * late
-        if loc.distance_km is not None:
-            score += s.cost_per_100km * Decimal(str(round(loc.distance_km, 1))) / 100
-        if loc.is_store:
-            score += s.store_penalty
+        score = quote.amount + LATE_PENALTY * late + self.floor(loc)
         return Shipment(loc, lines, quote, score.quantize(CENT), late)
 
     def plan(self, parts: list[tuple[Location, list[LineNeed]]]) -> Plan | None:
@@ -223,10 +255,19 @@ class _Scorer:
         return Plan(shipments, score.quantize(CENT))
 
 
-def _pairs(lines: Sequence[LineNeed], eligible: Sequence[Location], scorer: _Scorer) -> list[Plan]:
+def _pairs(
+    lines: Sequence[LineNeed],
+    eligible: Sequence[Location],
+    scorer: _Scorer,
+    best_single: Plan | None,
+    skipped: list[dict],
+) -> list[Plan]:
     """Two-location plans over the locations covering most lines (nearest first).
     Each line goes to the location where it adds least; every assignment of
-    lines both locations could ship is tried when there are few of them."""
+    lines both locations could ship is tried when there are few of them. A
+    pair whose fixed costs alone (split penalty, distance, store penalty, less
+    priority) already exceed the best single-location plan is not rated: it
+    cannot win, whatever the carrier charges."""
     covering = [loc for loc in eligible if any(loc.has(ln) for ln in lines)]
     covering.sort(
         key=lambda loc: (
@@ -237,6 +278,19 @@ def _pairs(lines: Sequence[LineNeed], eligible: Sequence[Location], scorer: _Sco
     )
     plans = []
     for a, b in itertools.combinations(covering[:PAIR_CANDIDATES], 2):
+        bound = scorer.bound(a) + scorer.bound(b) + scorer.settings.split_penalty
+        if best_single is not None and bound > best_single.score:
+            label = f"{a.code} + {b.code}"
+            skipped.append(
+                {
+                    "plan": label,
+                    "score": None,
+                    "outcome": "lost",
+                    "reason": f"{label}: at least {bound.quantize(CENT)} (split penalty, distance and the "
+                    f"cheapest rate alone), more than {best_single.label} at {best_single.score}",
+                }
+            )
+            continue
         only_a = [ln for ln in lines if a.has(ln) and not b.has(ln)]
         only_b = [ln for ln in lines if b.has(ln) and not a.has(ln)]
         both = [ln for ln in lines if a.has(ln) and b.has(ln)]
@@ -301,7 +355,13 @@ def _why_lost(plan: Plan, chosen: Plan | None, short: list[LineNeed]) -> str:
     return "; ".join(reasons)
 
 
-def _location_row(loc: Location, lines: Sequence[LineNeed], single: Plan | None, chosen: Plan | None) -> dict:
+def _location_row(
+    loc: Location,
+    lines: Sequence[LineNeed],
+    single: Plan | None,
+    chosen: Plan | None,
+    bound: Decimal | None = None,
+) -> dict:
     row = {
         "location": loc.code,
         "location_id": loc.id,
@@ -318,6 +378,10 @@ def _location_row(loc: Location, lines: Sequence[LineNeed], single: Plan | None,
     if missing:
         parts = [f"short {ln.quantity - loc.stock.get(ln.sku_id, 0)} x {ln.sku_code}" for ln in missing]
         return row | {"outcome": "lost", "reason": f"{loc.code}: {', '.join(parts)}"}
+    if bound is not None and chosen is not None:
+        more = (bound - chosen.score).quantize(CENT)
+        why = f"costs at least {more} more than {chosen.label} (distance and its cheapest rate alone)"
+        return row | {"outcome": "lost", "reason": f"{loc.code}: {why}"}
     if single is None:
         return row | {"outcome": "lost", "reason": f"{loc.code}: no carrier service can take the parcel"}
     reason = _why_lost(single, chosen, []) if chosen else "the order is not sourced"

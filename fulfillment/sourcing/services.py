@@ -254,9 +254,7 @@ def _apply(order: Order, lines: list[OrderLine], decision: _Decision, actor: Act
         outcome=decision.outcome,
         summary=decision.summary[:500],
         chosen=[s.as_dict() for s in result.chosen.shipments] if result and result.chosen else [],
-        candidates=(result.locations + [{"plan": p.label, **p.as_dict()} for p in result.plans])
-        if result
-        else [],
+        candidates=result.candidates() if result else [],
         rules_fired=rules.fired,
         total_cost=result.chosen.score if result and result.chosen else None,
         trigger=trigger,

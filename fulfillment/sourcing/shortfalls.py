@@ -123,7 +123,7 @@ def _resource_line(
         outcome=SourcingDecision.Outcome.SOURCED if result.chosen else SourcingDecision.Outcome.BACKORDERED,
         summary=f"Short pick of {quantity} x {sku.code}: {result.summary}"[:500],
         chosen=[s.as_dict() for s in result.chosen.shipments] if result.chosen else [],
-        candidates=result.locations + [p.as_dict() for p in result.plans],
+        candidates=result.candidates(),
         total_cost=result.chosen.score if result.chosen else None,
         trigger="short_pick",
         actor_user=actor.user if actor.type == "staff" else None,

@@ -143,6 +143,7 @@ def test_a_high_split_penalty_keeps_the_order_in_one_parcel(channel, sites):
     assert shipments(order) == [("LA", [(shirt.code, 1), (mug.code, 1)])]
     [split] = [c for c in decision.candidates if c.get("plan") == "NJ + PA"]
     assert split["outcome"] == "lost" and "more than LA" in split["reason"]
+    assert split["reason"].startswith("NJ + PA: at least ")  # not even rated: the penalty alone loses
 
 
 def test_a_store_near_the_customer_ships_unless_the_policy_forbids_it(channel, sites):
