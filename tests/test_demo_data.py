@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from customers.models import Customer
+from fulfillment.models import Box, Carrier, FulfillmentOrder
 from inventory.barcodes import barcode_problem
 from inventory.models import (
     SKU,
@@ -29,7 +30,7 @@ from inventory.models import (
     Warehouse,
 )
 from oms.management.commands.demo_data import README_SKU, demo_keys
-from oms.models import Channel, ChannelToken, OutboxEvent, hash_token
+from oms.models import Channel, ChannelToken, OutboxEvent, PostalCode, hash_token
 from oms.reconcile import registered_checks
 from orders.models import Order, OrderEvent, PriceListEntry, TaxRate
 
@@ -55,6 +56,7 @@ def test_demo_data_builds_a_consistent_shop():
     check_demo_keys()
     check_orders_are_history()
     check_warehouse_side()
+    check_shipping_side()
     check_stock_levels_equal_the_ledger()
 
 
@@ -118,6 +120,20 @@ def check_orders_are_history():
     assert not StockMovement.objects.filter(
         kind=StockMovement.Kind.RECEIPT, reference="demo:opening", created_at__gte=first.placed_at
     ).exists()
+
+
+def check_shipping_side():
+    assert Carrier.objects.count() >= 2 and Box.objects.count() >= 3
+    assert PostalCode.objects.filter(country="US").exists()
+    # Every open order was routed: a decision record, and its shipments released
+    # (or it waits, held or backordered, with the reason on the decision).
+    open_orders = Order.objects.filter(status__in=[Order.Status.ALLOCATED, Order.Status.BACKORDERED])
+    assert open_orders.exists()
+    for order in open_orders.prefetch_related("sourcing_decisions", "fulfillment_orders"):
+        decision = order.sourcing_decisions.all()[0]
+        assert decision.candidates and decision.summary, order.number
+        if order.status == Order.Status.ALLOCATED:
+            assert {fo.status for fo in order.fulfillment_orders.all()} == {FulfillmentOrder.Status.RELEASED}
 
 
 def check_warehouse_side():

@@ -38,6 +38,7 @@ from inventory.barcodes import make_ean13
 from inventory.models import SKU, Product, StockLevel, Warehouse
 from inventory.services import stock_receive
 from oms.actors import Actor
+from oms.demo import fulfillment as demo_fulfillment
 from oms.demo import inventory as demo_inventory
 from oms.demo.clock import clock_at
 from oms.demo.data import (
@@ -191,6 +192,7 @@ class Command(BaseCommand):
             cancelled = self.cancel_some(placed)
             self.finish_history(placed)
             demo_inventory.bring_up_to_date(warehouses=self.warehouses, rng=self.rng, log=self.log)
+            demo_fulfillment.bring_up_to_date(log=self.log)
         self.summary(placed, cancelled, time.monotonic() - started)
 
     # --- steps -----------------------------------------------------------------

@@ -1,0 +1,213 @@
+"""The demo shop's shipping side: carriers with rate tables, standard boxes
+and packaging, location cut-offs and capacity, the sourcing policy and a few
+order rules. Configuration rows, written directly (what staff would type
+into the admin); the benchmark reuses the carriers.
+
+Every carrier here rates in USD, the demo merchant's base currency: the
+sourcing engine compares costs across carriers, so rate tables must share
+one currency until exchange rates arrive with the accounting issue.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+
+from fulfillment.models import (
+    Box,
+    Carrier,
+    CarrierService,
+    CarrierZone,
+    LocationPolicy,
+    PackagingMaterial,
+    RoutingRule,
+    ServiceRate,
+    SourcingPolicy,
+    Surcharge,
+)
+from fulfillment.rates import RateBook
+from fulfillment.sourcing.services import order_source
+from inventory.models import Warehouse
+from oms.actors import Actor
+from oms.geo import geonames_lines, postal_codes_load
+from orders.models import Order
+
+ZONES_KM = [150, 600, 1800, 4500, 20000]
+WEIGHT_BANDS_G = [500, 1000, 2000, 5000, 10000, 20000, 30000]
+
+# carrier code -> (name, tracking prefix, services)
+# service: (code, level, cut-off, base, per kg, zone step, transit days by zone, international)
+CARRIERS = {
+    "parcelco": (
+        "ParcelCo",
+        "PC",
+        [
+            ("ground", "ground", time(17, 0), "5.40", "0.85", "0.22", [1, 2, 3, 5, 8], False),
+            ("express", "express", time(16, 0), "12.90", "1.60", "0.18", [1, 1, 2, 2, 4], True),
+            ("overnight", "overnight", time(15, 0), "27.50", "2.40", "0.12", [1, 1, 1, 1, 3], True),
+        ],
+    ),
+    "swiftpost": (
+        "SwiftPost",
+        "SP",
+        [
+            ("economy", "ground", time(18, 0), "4.60", "0.70", "0.30", [2, 3, 5, 7, 12], True),
+            ("priority", "express", time(15, 30), "11.50", "1.90", "0.25", [1, 2, 2, 3, 5], True),
+        ],
+    ),
+}  # fmt: skip
+
+# (code, name, inner L x W x H mm, empty weight g, cost, protection)
+BOXES = [
+    ("mailer", "Poly mailer", (300, 230, 40), 30, "0.25", 0),
+    ("small", "Small box", (250, 180, 120), 160, "0.55", 1),
+    ("medium", "Medium box", (400, 300, 200), 320, "0.95", 1),
+    ("large", "Large box", (600, 400, 400), 650, "1.60", 1),
+    ("protect", "Double-wall box", (450, 350, 250), 520, "1.90", 2),
+]
+MATERIALS = [
+    ("none", "No fill", 0, "0", 0, 0),
+    ("paper", "Paper fill", 10, "0.10", 0, 40),
+    ("bubble", "Bubble wrap", 15, "0.35", 1, 60),
+]
+
+
+def seed_carriers() -> list[Carrier]:
+    carriers = []
+    for code, (name, prefix, services) in CARRIERS.items():
+        carrier = Carrier.objects.create(
+            code=code,
+            name=name,
+            currency="USD",
+            tracking_prefix=prefix,
+            tracking_url=f"https://track.{code}.example/{{tracking}}",
+            webhook_secret=f"{code}-demo-webhook-secret",
+        )
+        carriers.append(carrier)
+        CarrierZone.objects.bulk_create(
+            [CarrierZone(carrier=carrier, zone=i + 1, max_km=km) for i, km in enumerate(ZONES_KM)]
+        )
+        for s_code, level, cutoff, base, per_kg, step, transit, intl in services:
+            service = CarrierService.objects.create(
+                carrier=carrier,
+                code=s_code,
+                name=f"{name} {s_code.title()}",
+                level=level,
+                cutoff_time=cutoff,
+                international=intl,
+            )
+            ServiceRate.objects.bulk_create(
+                [
+                    ServiceRate(
+                        service=service,
+                        zone=zone,
+                        max_weight_grams=band,
+                        amount=(
+                            (Decimal(base) + Decimal(per_kg) * band / 1000) * (1 + Decimal(step) * (zone - 1))
+                        ).quantize(Decimal("0.01")),
+                        transit_days=transit[zone - 1],
+                    )
+                    for zone in range(1, len(ZONES_KM) + 1)
+                    for band in WEIGHT_BANDS_G
+                ]
+            )
+        Surcharge.objects.create(
+            carrier=carrier, name="Fuel", applies_to=Surcharge.AppliesTo.ALL, percent=Decimal("8.50")
+        )
+        Surcharge.objects.create(
+            carrier=carrier,
+            name="Customs handling",
+            applies_to=Surcharge.AppliesTo.CROSS_BORDER,
+            amount=Decimal("6.00"),
+        )
+        Surcharge.objects.create(
+            carrier=carrier,
+            name="Oversize",
+            applies_to=Surcharge.AppliesTo.OVERSIZE,
+            amount=Decimal("12.00"),
+            threshold=1000,
+        )
+    return carriers
+
+
+def seed_packaging() -> None:
+    Box.objects.bulk_create(
+        [
+            Box(
+                code=code,
+                name=name,
+                inner_length_mm=dims[0],
+                inner_width_mm=dims[1],
+                inner_height_mm=dims[2],
+                empty_weight_grams=weight,
+                max_weight_grams=25000,
+                cost=Decimal(cost),
+                protection=protection,
+            )
+            for code, name, dims, weight, cost, protection in BOXES
+        ]
+    )
+    PackagingMaterial.objects.bulk_create(
+        [
+            PackagingMaterial(
+                code=code, name=name, padding_mm=pad, cost=Decimal(cost), protection=prot, weight_grams=weight
+            )
+            for code, name, pad, cost, prot, weight in MATERIALS
+        ]
+    )
+
+
+def seed_policies(*, big_order_value: Decimal = Decimal("1500")) -> None:
+    """Cut-offs and capacity per location, the default sourcing policy, and
+    two order rules staff would start with."""
+    for warehouse in Warehouse.objects.all():
+        store = warehouse.kind == Warehouse.Kind.STORE
+        LocationPolicy.objects.create(
+            warehouse=warehouse,
+            cutoff_time=time(14, 0) if store else time(16, 0),
+            daily_capacity=40 if store else 2000,
+            priority=0 if store else 1,
+        )
+    SourcingPolicy.objects.create(channel=None, max_shipments=2, split_penalty=Decimal("4.00"))
+    RoutingRule.objects.create(
+        name="Review large orders",
+        sequence=10,
+        action=RoutingRule.Action.HOLD,
+        min_order_value=big_order_value,
+        hold_reason=f"Orders over {big_order_value} are checked by customer service before they ship.",
+    )
+    RoutingRule.objects.create(
+        name="Replacements first",
+        sequence=20,
+        action=RoutingRule.Action.SET_PRIORITY,
+        flag="replacement",
+        priority=20,
+    )
+
+
+SAMPLE_POSTAL_CODES = Path(__file__).resolve().parent.parent / "data" / "geonames_postal_sample.txt"
+
+
+def bring_up_to_date(*, log: Callable[[str], None]) -> dict[str, int]:
+    """The shipping side of the demo shop, then every open demo order routed
+    as the worker would have done it: a decision record each, shipments
+    released to their locations (or held / backordered, with the reason)."""
+    seed_carriers()
+    seed_packaging()
+    seed_policies()
+    loaded = postal_codes_load(lines=geonames_lines(str(SAMPLE_POSTAL_CODES))).created
+    book = RateBook.load()
+    outcomes: Counter[str] = Counter()
+    waiting = Order.objects.filter(status__in=[Order.Status.ALLOCATED, Order.Status.BACKORDERED])
+    for order_id in waiting.order_by("placed_at", "id").values_list("id", flat=True):
+        decision = order_source(order_id=order_id, actor=Actor.system(), trigger="placement", book=book)
+        if decision is not None:
+            outcomes[str(decision.outcome)] += 1
+    log(
+        f"  fulfillment: {Carrier.objects.count()} carriers, {Box.objects.count()} boxes, "
+        f"{loaded} postal codes; orders routed: {dict(sorted(outcomes.items()))}"
+    )
+    return dict(outcomes)
