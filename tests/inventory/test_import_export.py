@@ -24,7 +24,6 @@ from openpyxl import Workbook, load_workbook
 
 from inventory.barcodes import make_ean13
 from inventory.importexport import ImportReport, inventory_export, inventory_import, tables
-from inventory.importexport.progress import ProgressBars
 from inventory.models import (
     SKU,
     Bin,
@@ -40,6 +39,7 @@ from inventory.selectors import ledger_mismatches
 from inventory.services import stock_receive, stock_reserve
 from oms.actors import Actor
 from oms.errors import InvalidInput
+from oms.progress import ProgressBars
 from tests.factories import SKUFactory, WarehouseFactory, stock_level
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inventory.importexport import FORMATS, KINDS, inventory_export
-from inventory.importexport.progress import ProgressBars
 from oms.errors import DomainError
+from oms.progress import ProgressBars
 
 
 class Command(BaseCommand):

@@ -17,9 +17,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inventory.importexport import KINDS, MAX_FILE_BYTES, ImportReport, inventory_import
-from inventory.importexport.progress import ProgressBars
 from oms.actors import Actor
 from oms.errors import DomainError
+from oms.progress import ProgressBars
 
 MAX_LISTED_ERRORS = 1000
 

@@ -20,35 +20,9 @@ import zipfile
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from oms.geo import ISO_COUNTRIES, geonames_lines, postal_codes_load
-
-
-class _Bars:
-    """A progress bar per phase (read, write) on stderr; tqdm turns itself
-    off when stderr is not a terminal (cron, CI, tests)."""
-
-    def __init__(self, stream: Any) -> None:
-        # A command's OutputWrapper adds a newline per write, which would print
-        # every redraw on a line of its own: write to the stream it wraps.
-        self.stream = getattr(stream, "_out", stream)
-        self.bar: tqdm | None = None
-        self.phase = ""
-
-    def __call__(self, phase: str, done: int, total: int | None) -> None:
-        if phase != self.phase:
-            self.close()
-            self.phase = phase
-            label = {"read": "Reading", "write": "Writing"}.get(phase, phase)
-            self.bar = tqdm(total=total, desc=label, unit="row", file=self.stream, disable=None)
-        if done and self.bar is not None:
-            self.bar.update(done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+from oms.progress import ProgressBars
 
 
 class Command(BaseCommand):
@@ -69,7 +43,7 @@ class Command(BaseCommand):
         country = (options["country"] or "").strip().upper() or None
         if country and country not in ISO_COUNTRIES:
             raise CommandError(f"--country {options['country']}: not an ISO 3166-1 alpha-2 country code")
-        bars = _Bars(self.stderr)
+        bars = ProgressBars(self.stderr)
         try:
             result = postal_codes_load(
                 lines=geonames_lines(options["path"]),

@@ -1,4 +1,5 @@
-"""tqdm progress bars for the import / export commands, one per phase."""
+"""tqdm progress bars for management commands (import / export, postal-code
+loading), one per phase."""
 
 from __future__ import annotations
 
@@ -40,3 +41,5 @@ class ProgressBars:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    __call__ = update  # a ProgressFn is called: progress(phase, done, total)
