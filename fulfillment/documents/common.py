@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -27,6 +27,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from oms.errors import InvalidInput
 from oms.money import UnknownCurrency, minor_units, round_money
 
 FONT_CANDIDATES = [
@@ -72,6 +73,20 @@ def new_canvas() -> tuple[Canvas, io.BytesIO]:
 def finish(canvas: Canvas, buffer: io.BytesIO) -> bytes:
     canvas.save()
     return buffer.getvalue()
+
+
+def render_pages(
+    items: Iterable[Any], draw: Callable[[Canvas, Any], None], *, field: str, what: str
+) -> bytes:
+    """One PDF with `draw(canvas, item)` for each item (each ends its own
+    last page); an empty selection is refused naming `field`."""
+    items = list(items)
+    if not items:
+        raise InvalidInput.field(field, f"name at least one {what}")
+    canvas, buffer = new_canvas()
+    for item in items:
+        draw(canvas, item)
+    return finish(canvas, buffer)
 
 
 def paper_for(country: str | None) -> tuple[float, float]:

@@ -14,23 +14,15 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from oms.errors import InvalidInput
-
 from ..models import PickList
-from .common import Table, barcodable, barcode_cell, code128, draw_lines, finish, fonts, new_canvas, paper_for
+from .common import Table, barcodable, barcode_cell, code128, draw_lines, fonts, paper_for, render_pages
 
 MARGIN = 15 * mm
 ROW_HEIGHT = 40
 
 
 def pick_list_pdf(pick_lists: Iterable[PickList]) -> bytes:
-    pick_lists = list(pick_lists)
-    if not pick_lists:
-        raise InvalidInput.field("pick_lists", "name at least one pick list")
-    canvas, buffer = new_canvas()
-    for pick_list in pick_lists:
-        draw_pick_list(canvas, pick_list)
-    return finish(canvas, buffer)
+    return render_pages(pick_lists, draw_pick_list, field="pick_lists", what="pick list")
 
 
 def pick_list_rows(pick_list: PickList) -> list[dict]:

@@ -14,7 +14,6 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from oms.errors import InvalidInput
 from orders.models import Order
 
 from ..models import FulfillmentOrder
@@ -22,11 +21,10 @@ from .common import (
     Table,
     address_lines,
     draw_lines,
-    finish,
     fonts,
     format_money,
-    new_canvas,
     paper_for,
+    render_pages,
     warehouse_address,
     wrap,
 )
@@ -35,13 +33,7 @@ MARGIN = 18 * mm
 
 
 def packing_slip_pdf(fos: Iterable[FulfillmentOrder]) -> bytes:
-    fos = list(fos)
-    if not fos:
-        raise InvalidInput.field("shipments", "name at least one shipment")
-    canvas, buffer = new_canvas()
-    for fo in fos:
-        draw_packing_slip(canvas, fo)
-    return finish(canvas, buffer)
+    return render_pages(fos, draw_packing_slip, field="shipments", what="shipment")
 
 
 def draw_packing_slip(canvas: Canvas, fo: FulfillmentOrder) -> None:
@@ -130,13 +122,7 @@ def draw_packing_slip(canvas: Canvas, fo: FulfillmentOrder) -> None:
 
 
 def receipt_pdf(orders: Iterable[Order]) -> bytes:
-    orders = list(orders)
-    if not orders:
-        raise InvalidInput.field("orders", "name at least one order")
-    canvas, buffer = new_canvas()
-    for order in orders:
-        draw_receipt(canvas, order)
-    return finish(canvas, buffer)
+    return render_pages(orders, draw_receipt, field="orders", what="order")
 
 
 def draw_receipt(canvas: Canvas, order: Order) -> None:
