@@ -295,6 +295,21 @@ def test_past_the_cut_off_a_farther_location_meets_the_promised_date(channel, si
     assert fo.ship_by == date(2026, 12, 2) and fo.promised_delivery <= date(2026, 12, 3)
 
 
+def test_a_location_at_its_daily_capacity_ships_tomorrow_so_another_takes_an_urgent_order(channel, sites):
+    LocationPolicy.objects.create(warehouse=sites["NJ"], daily_capacity=1)
+    sku = stocked(channel, {sites["NJ"]: 5, sites["PA"]: 5})
+    first = place_order(channel, [(sku.code, 1)])
+    source(first)
+    assert shipments(first) == [("NJ", [(sku.code, 1)])]
+
+    urgent = place_order(channel, [(sku.code, 1)])
+    Order.objects.filter(pk=urgent.pk).update(deliver_by=date(2026, 12, 3))
+    decision = source(urgent)
+
+    assert shipments(urgent) == [("PA", [(sku.code, 1)])]
+    assert "capacity reached (1/day)" in reason(decision, "NJ")
+
+
 def test_a_backorder_is_filled_by_a_split_when_stock_arrives_elsewhere(api, channel, sites):
     channel.allow_backorders = True
     channel.save(update_fields=["allow_backorders"])
