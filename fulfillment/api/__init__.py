@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("fulfillment.api.packing")),
     path("", include("fulfillment.api.documents")),
     path("", include("fulfillment.api.shipping")),
+    path("", include("fulfillment.api.optimize")),
 ]

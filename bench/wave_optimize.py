@@ -1,0 +1,306 @@
+"""Wave allocation benchmark: `python -m bench.wave_optimize [--orders 2000] [--locations 20] [--time-limit 30]`.
+
+Recreates a bench database (its name must contain 'bench'), seeds 20
+shipping locations (DCs and stores across the US, as bench.routing does),
+the demo's two carriers with their rate tables, 300 SKUs and N backordered
+orders of 1-4 lines (each wants at least one of 40 scarce SKUs: a few units
+at ~40% of the locations; the rest are plentiful), 10% of them VIP
+(priority 10), placed one minute apart, to 40 US cities. Then:
+
+1. the wave (fulfillment.optimize.backorders_optimize): load, greedy
+   first-come baseline, MIP (scipy.optimize.milp / HiGHS) stage 1 (weighted
+   fill) and stage 2 (cost), with the time limit per HiGHS run; prints orders
+   filled, weighted fill, units, cost and seconds of both, and the gain;
+2. unless --no-apply, applies the MIP's plan through order_source (one
+   short transaction per order) and counts applied / skipped;
+3. checks: the plan breaks no rule of the model, the MIP fill is at least
+   greedy's, every applied order's allocation equals its shipments, no
+   stock level below zero available, levels equal the ledger (reconcile).
+
+Prints the figures and PASS/FAIL checks, writes JSON to bench/results/, and
+exits 1 when a check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from bench.common import RESULTS_DIR, Database, configure_environment, machine_info
+from bench.routing import CITIES
+
+SCARCE = 40
+
+
+def seed(*, orders: int, locations: int, skus: int, rng: random.Random) -> dict:
+    from customers.models import Customer
+    from fulfillment.models import LocationPolicy, SourcingPolicy
+    from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
+    from oms.demo.fulfillment import seed_carriers
+    from oms.models import Channel
+    from orders.models import Order, OrderLine
+
+    started = time.perf_counter()
+    channel = Channel.objects.create(code="BENCH", name="Bench", kind="web", currency="USD")
+    customer = Customer.objects.create(channel=channel, email="bench@example.com")
+    seed_carriers()
+    SourcingPolicy.objects.create(channel=None, max_shipments=2)
+    sites = rng.sample(CITIES, locations)
+    warehouses = Warehouse.objects.bulk_create(
+        [
+            Warehouse(
+                code=f"LOC-{i:02d}",
+                name=f"{city} {'store' if i % 4 == 3 else 'DC'}",
+                kind=Warehouse.Kind.STORE if i % 4 == 3 else Warehouse.Kind.DC,
+                city=city,
+                region=region,
+                country="US",
+                latitude=Decimal(f"{lat:.6f}"),
+                longitude=Decimal(f"{lng:.6f}"),
+            )
+            for i, (city, region, lat, lng) in enumerate(sites)
+        ]
+    )
+    LocationPolicy.objects.bulk_create([LocationPolicy(warehouse=w, priority=0) for w in warehouses])
+    product = Product.objects.create(name="Bench product")
+    sku_rows = SKU.objects.bulk_create(
+        [
+            SKU(
+                product=product,
+                code=f"W-{n:05d}",
+                barcode=f"3{n:011d}",
+                name=f"Wave item {n}",
+                weight_grams=rng.choice([150, 300, 600, 1200]),
+                length_mm=rng.choice([200, 300, 400]),
+                width_mm=rng.choice([150, 200]),
+                height_mm=rng.choice([30, 80, 150]),
+                unit_cost=Decimal("5.00"),
+                cost_currency="USD",
+            )
+            for n in range(skus)
+        ]
+    )
+    scarce, plentiful = sku_rows[:SCARCE], sku_rows[SCARCE:]
+    levels, movements = [], []
+    for w in warehouses:
+        for s in sku_rows:
+            if s in scarce:
+                qty = rng.randint(1, 8) if rng.random() < 0.4 else 0
+            else:
+                qty = rng.randint(20, 200) if rng.random() < 0.7 else 0
+            if qty:
+                levels.append(StockLevel(sku=s, warehouse=w, on_hand=qty))
+                movements.append(
+                    StockMovement(
+                        sku=s, warehouse=w, kind="receipt", on_hand_delta=qty, reference="bench-seed"
+                    )
+                )
+    StockLevel.objects.bulk_create(levels, batch_size=5000)
+    StockMovement.objects.bulk_create(movements, batch_size=5000)
+    start = datetime.now(UTC) - timedelta(minutes=orders + 1)
+    order_rows, wanted = [], []
+    for i in range(orders):
+        city, region, lat, lng = rng.choice(CITIES)
+        address = {
+            "name": "Bench Customer",
+            "line1": "1 Main St",
+            "city": city,
+            "region": region,
+            "country": "US",
+            "latitude": f"{lat + rng.uniform(-0.3, 0.3):.4f}",
+            "longitude": f"{lng + rng.uniform(-0.3, 0.3):.4f}",
+        }
+        vip = rng.random() < 0.1
+        order_rows.append(
+            Order(
+                channel=channel,
+                status=Order.Status.BACKORDERED,
+                customer=customer,
+                email=customer.email,
+                shipping_address=address,
+                ship_country="US",
+                currency="USD",
+                subtotal=Decimal("30"),
+                grand_total=Decimal("30"),
+                placed_at=start + timedelta(minutes=i),
+                is_vip=vip,
+                priority=10 if vip else 0,
+            )
+        )
+        n = rng.choices([1, 2, 3, 4], weights=[40, 30, 20, 10])[0]
+        wanted.append([rng.choice(scarce), *rng.sample(plentiful, n - 1)])
+    order_rows = Order.objects.bulk_create(order_rows, batch_size=2000)
+    lines = [
+        OrderLine(
+            order=order,
+            line_number=number,
+            sku=sku,
+            quantity=rng.choice([1, 1, 1, 2, 3]),
+            unit_price=Decimal("10"),
+            line_total=Decimal("10"),
+            unit_cost=Decimal("5"),
+        )
+        for order, skus_wanted in zip(order_rows, wanted, strict=True)
+        for number, sku in enumerate(skus_wanted, start=1)
+    ]
+    OrderLine.objects.bulk_create(lines, batch_size=5000)
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "locations": len(warehouses),
+        "skus": len(sku_rows),
+        "scarce_skus": len(scarce),
+        "scarce_units": sum(lv.on_hand for lv in levels if lv.sku in scarce),
+        "scarce_units_wanted": sum(ln.quantity for ln in lines if ln.sku in scarce),
+        "stock_levels": len(levels),
+        "orders": len(order_rows),
+        "order_lines": len(lines),
+        "vip_orders": sum(1 for o in order_rows if o.is_vip),
+    }
+
+
+def wave(*, time_limit: float, apply: bool) -> tuple[dict, list[int], bool]:
+    from fulfillment.optimize import backorders_optimize, violations, wave_apply
+    from fulfillment.optimize.loading import wave_load
+    from oms.actors import Actor
+
+    actor = Actor.system()
+    started = time.perf_counter()
+    report = backorders_optimize(actor=actor, time_limit=time_limit)
+    seconds = time.perf_counter() - started
+    # Nothing changed since: reading the wave again gives the model the plan was solved on.
+    again = wave_load()
+    valid = not violations(again.problem, report.plan)
+    body = report.as_dict()
+    body.pop("plan")
+    body["seconds_total"] = round(seconds, 2)
+    applied: list[int] = []
+    if apply:
+        started = time.perf_counter()
+        applied, skipped = wave_apply(wave=again, plan=report.plan, actor=actor)
+        body["apply"] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            "applied": len(applied),
+            "skipped": len(skipped),
+            "skipped_first": [{"order_id": k, "reason": v} for k, v in sorted(skipped.items())[:20]],
+        }
+    return body, applied, valid
+
+
+def checks(order_ids: list[int]) -> dict[str, bool]:
+    from django.db.models import F, Sum
+
+    from fulfillment.models import FulfillmentOrderLine
+    from inventory.models import StockLevel
+    from inventory.selectors import ledger_mismatches
+    from orders.models import Order, OrderLine
+
+    allocated = dict(
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .values("order_id")
+        .annotate(n=Sum("quantity_allocated"))
+        .values_list("order_id", "n")
+    )
+    shipped = dict(
+        FulfillmentOrderLine.objects.filter(fulfillment_order__order_id__in=order_ids)
+        .exclude(fulfillment_order__status="cancelled")
+        .values("fulfillment_order__order_id")
+        .annotate(n=Sum("quantity"))
+        .values_list("fulfillment_order__order_id", "n")
+    )
+    held = {
+        (row["sku_id"], row["warehouse_id"]): row["n"]
+        for row in OrderLine.objects.filter(warehouse__isnull=False)
+        .values("sku_id", "warehouse_id")
+        .annotate(n=Sum("quantity_allocated"))
+    }
+    levels = StockLevel.objects.values_list("sku_id", "warehouse_id", "allocated")
+    return {
+        "every applied order is allocated": Order.objects.filter(pk__in=order_ids, status="allocated").count()
+        == len(order_ids),
+        "every applied order's allocation equals its shipments": all(
+            (allocated.get(o) or 0) == (shipped.get(o) or 0) > 0 for o in order_ids
+        ),
+        "every level's allocation is what order lines hold there": all(
+            a == held.get((s, w), 0) for s, w, a in levels
+        ),
+        "no stock level below zero available": not StockLevel.objects.filter(
+            on_hand__lt=F("allocated") + F("soft_reserved")
+        ).exists(),
+        "levels equal the ledger": ledger_mismatches() == [],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=2_000)
+    parser.add_argument("--locations", type=int, default=20)
+    parser.add_argument("--skus", type=int, default=300)
+    parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per HiGHS run")
+    parser.add_argument("--no-apply", action="store_true", help="solve only; allocate nothing")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--no-json", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_wave")
+    configure_environment()
+    db = Database.from_url(os.environ["DATABASE_URL"])
+    print(f"database {db.name}: recreating, migrating ...", flush=True)
+    db.recreate()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(args.seed)
+    seeded = seed(orders=args.orders, locations=args.locations, skus=args.skus, rng=rng)
+    print(f"seeded {seeded}", flush=True)
+    result, applied, valid = wave(time_limit=args.time_limit, apply=not args.no_apply)
+    mip, greedy, gain, solver = result["mip"], result["greedy"], result["gain"], result["solver"]
+    print(f"{'':<15}{'MIP':>12}{'greedy':>12}{'gain':>14}")
+    for key in ("filled", "weighted_fill", "units", "shipments"):
+        print(f"{key:<15}{mip[key]:>12}{greedy[key]:>12}{mip[key] - greedy[key]:>+14}")
+    print(f"{'cost':<15}{mip['cost']:>12}{greedy['cost']:>12}{gain['cost']:>14}")
+    print(f"{'seconds':<15}{mip['seconds']:>12}{greedy['seconds']:>12}")
+    print(f"weighted fill gain: {gain['weighted_fill_pct']}%; load {result['load_seconds']} s")
+    print(
+        f"solver: {solver['status']} {solver['stages']} ({solver['variables']} variables, "
+        f"{solver['constraints']} constraints): {solver['message']}"
+    )
+    if "apply" in result:
+        done = result["apply"]
+        print(
+            f"applied {done['applied']} order(s), skipped {done['skipped']} in {done['seconds']} s",
+            flush=True,
+        )
+    results = {
+        "the plan breaks no rule of the model": valid,
+        "MIP weighted fill >= greedy's": mip["weighted_fill"] >= greedy["weighted_fill"],
+        **checks(applied),
+    }
+    for name, ok in results.items():
+        print(f"check: {name}: {'PASS' if ok else 'FAIL'}")
+    report = {
+        "benchmark": "wave_optimize",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "time_limit": args.time_limit,
+        "seed": seeded,
+        "wave": result,
+        "checks": results,
+    }
+    if not args.no_json:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / f"wave_optimize-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+        path.write_text(json.dumps(report, indent=2, default=str))
+        print(f"wrote {path}")
+    sys.exit(0 if all(results.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()
