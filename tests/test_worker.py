@@ -172,7 +172,11 @@ def test_worker_delivers_the_outbox_and_expires_carts(worker, api, settings, sku
         lambda: OutboxEvent.objects.filter(pk=event.pk, dispatched_at__isnull=False).exists(),
     )
     event.refresh_from_db()
-    assert event.done_handlers == ["email.order_confirmation"]
+    # The worker sends the confirmation and routes the order (no carrier is
+    # configured here: it is routed on distance alone).
+    assert sorted(event.done_handlers) == ["email.order_confirmation", "fulfillment.source"]
+    assert order.fulfillment_orders.get().status == "released"
+    assert order.sourcing_decisions.get().outcome == "sourced"
     assert event.last_error == ""
     (message,) = worker.wait_for(
         "the confirmation e-mail file", lambda: [m for m in worker.mails() if order.number in m]

@@ -168,6 +168,10 @@ class BookRater:
 
     def __call__(self, loc: Location, lines: Sequence[LineNeed]) -> Quote | None:
         settings = self.settings
+        if not self.book.services:
+            # No carrier is set up yet: route on distance and policy alone
+            # rather than backorder everything; packing rates the parcel later.
+            return unrated_quote(loc)
         parcel = parcel_for([(self.skus[ln.sku_id], ln.quantity) for ln in lines])
         quotes = self.book.quotes(self.lane(loc), parcel, loc.ready_at)
         if settings.level:
@@ -184,14 +188,14 @@ class BookRater:
         return best
 
 
-def pickup_quote(loc: Location) -> Quote:
+def pickup_quote(loc: Location, *, carrier_code: str = "pickup", service_code: str = "collect") -> Quote:
     """Collect in store: no carrier, ready when the store can prepare it."""
     ready = timezone.localtime(loc.ready_at).date()
     return Quote(
         service_id=0,
-        carrier_code="pickup",
-        service_code="collect",
-        level="pickup",
+        carrier_code=carrier_code,
+        service_code=service_code,
+        level="pickup" if carrier_code == "pickup" else "ground",
         amount=Decimal(0),
         currency="",
         zone=0,
@@ -200,6 +204,12 @@ def pickup_quote(loc: Location) -> Quote:
         ship_date=ready,
         delivery_date=ready,
     )
+
+
+def unrated_quote(loc: Location) -> Quote:
+    """A shipment with no carrier service to rate it (none is configured):
+    no cost, leaving when the location is ready; the arrival is unknown."""
+    return pickup_quote(loc, carrier_code="none", service_code="unrated")
 
 
 def _level_rank(level: str) -> int:

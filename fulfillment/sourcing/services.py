@@ -359,7 +359,7 @@ def _apply(order: Order, lines: list[OrderLine], decision: _Decision, actor: Act
             shipping_cost=quote.amount if carried else None,
             shipping_cost_currency=quote.currency if carried else "",
             ship_by=quote.ship_date if quote else None,
-            promised_delivery=quote.delivery_date if quote else None,
+            promised_delivery=quote.delivery_date if quote and quote.carrier_code != "none" else None,
             ship_to=decision.ship_to,
         )
     return record
