@@ -1,4 +1,4 @@
 """Importing this registers every fulfillment outbox handler and reconcile check."""
 
-from . import checks  # noqa: F401
+from . import checks, notifications, shipping  # noqa: F401
 from .sourcing import handlers as sourcing_handlers  # noqa: F401

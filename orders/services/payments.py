@@ -7,13 +7,22 @@ with backoff, so an authorization is never left hanging silently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 
 from oms.actors import Actor
+from oms.errors import Conflict
+from oms.money import quantum, round_money
 from oms.outbox import emit, handler
 
-from ..models import Payment, PaymentTransaction
+from ..models import Order, OrderEvent, Payment, PaymentTransaction
 from ..payments import GatewayDeclined, GatewayUnavailable, get_gateway
 
 logger = logging.getLogger(__name__)
@@ -84,3 +93,140 @@ def _retry_void(event) -> None:
             raise GatewayUnavailable("gateway still unavailable")
     else:
         get_gateway(payload["gateway"]).void(reference=payload["reference"])
+
+
+# --- Capture ----------------------------------------------------------------------
+
+# Class id of the PostgreSQL advisory lock that serializes the captures of one
+# order (the object id is the order id).
+CAPTURE_LOCK_CLASS = 0x0CA9
+
+
+def amount_share(amount: Decimal, share: Fraction, currency: str) -> Decimal:
+    """`share` (0..1) of a non-negative amount, rounded half up to the currency
+    exactly (no intermediate float or Decimal rounding). Cutting a total at
+    cumulative shares, share(total, after) - share(total, before), gives
+    slices that always add up to the total to the minor unit."""
+    if amount < 0 or not 0 <= share <= 1:
+        raise ValueError(f"cannot take a {share} share of {amount}")
+    step = quantum(currency)
+    units = Fraction(amount) * share / Fraction(step)
+    return round_money(Decimal(floor(units + Fraction(1, 2))) * step, currency)
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    captured: Decimal
+    declined: str = ""  # the gateway's reason when it refused
+    replayed: bool = False  # an earlier call with the same key did the work
+
+
+@contextmanager
+def _capture_lock(order_id: int) -> Iterator[None]:
+    """A session-level advisory lock, taken with try: no row lock is held while
+    the gateway answers, and a second worker running the same capture backs
+    off (the outbox retries it later) instead of capturing twice."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [CAPTURE_LOCK_CLASS, order_id])
+        acquired = cursor.fetchone()[0]
+    if not acquired:
+        raise Conflict(f"A capture for order {order_id} is already running.", code="capture_in_progress")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [CAPTURE_LOCK_CLASS, order_id])
+
+
+def payment_capture(
+    *, order_id: int, key: str, amount: Decimal, remainder: bool = False, actor: Actor | None = None
+) -> CaptureResult:
+    """Capture `amount` of the order's card authorizations (with `remainder`:
+    everything still authorized), once per `key` (e.g. "shipment F00000012").
+
+    Every gateway call is recorded as a PaymentTransaction whose message starts
+    with "<key>:"; a call with a key already recorded captures only what that
+    key has not captured yet, and never retries a decline. Runs the gateway
+    call outside any transaction. A decline is recorded, written to the order's
+    history and set as its hold reason; an unreachable gateway raises
+    GatewayUnavailable so the caller (the outbox) retries later.
+    """
+    actor = actor or Actor.system()
+    marker = f"{key}:"
+    with _capture_lock(order_id):
+        previous = list(
+            PaymentTransaction.objects.filter(
+                order_id=order_id, kind=PaymentTransaction.Kind.CAPTURE, message__startswith=marker
+            )
+        )
+        if any(not t.success for t in previous):
+            return CaptureResult(captured=Decimal(0), declined=previous[-1].message, replayed=True)
+        done = sum((t.amount for t in previous), Decimal(0))
+        left = None if remainder else amount - done
+        captured = Decimal(0)
+        payments = Payment.objects.filter(order_id=order_id, status=Payment.Status.AUTHORIZED).order_by("id")
+        for payment in payments:
+            open_amount = payment.amount_authorized - payment.amount_captured
+            take = open_amount if left is None else min(left, open_amount)
+            if take <= 0:
+                continue
+            try:
+                reference = get_gateway(payment.gateway).capture(
+                    reference=payment.reference, amount=take, currency=payment.currency
+                )
+            except GatewayDeclined as exc:
+                _capture_declined(payment, key=key, amount=take, message=exc.message, actor=actor)
+                return CaptureResult(captured=captured, declined=exc.message)
+            _capture_recorded(payment, key=key, amount=take, reference=reference)
+            captured += take
+            if left is not None:
+                left -= take
+                if left <= 0:
+                    break
+        if left is not None and left > 0:
+            logger.warning("capture %s of order %s: %s more than is authorized", key, order_id, left)
+        return CaptureResult(captured=captured, replayed=bool(previous) and captured == 0)
+
+
+@transaction.atomic
+def _capture_recorded(payment: Payment, *, key: str, amount: Decimal, reference: str) -> None:
+    Payment.objects.filter(pk=payment.pk).update(amount_captured=F("amount_captured") + amount)
+    Payment.objects.filter(pk=payment.pk, amount_captured__gte=F("amount_authorized")).update(
+        status=Payment.Status.CAPTURED
+    )
+    PaymentTransaction.objects.create(
+        payment=payment,
+        order_id=payment.order_id,
+        kind=PaymentTransaction.Kind.CAPTURE,
+        amount=amount,
+        currency=payment.currency,
+        success=True,
+        gateway_reference=reference,
+        message=f"{key}: captured",
+    )
+
+
+@transaction.atomic
+def _capture_declined(payment: Payment, *, key: str, amount: Decimal, message: str, actor: Actor) -> None:
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    PaymentTransaction.objects.create(
+        payment=payment,
+        order=order,
+        kind=PaymentTransaction.Kind.CAPTURE,
+        amount=amount,
+        currency=payment.currency,
+        success=False,
+        message=f"{key}: declined: {message}"[:255],
+    )
+    OrderEvent.objects.create(
+        order=order,
+        kind="payment_capture_declined",
+        actor_type=actor.type,
+        actor_user=actor.user if actor.type == "staff" else None,
+        actor_channel=actor.channel if actor.type == "channel" else None,
+        message=f"Capture of {amount} {payment.currency} for {key} declined: {message}"[:500],
+        data={"payment_id": payment.pk, "key": key, "amount": str(amount)},
+    )
+    if not order.hold_reason:
+        order.hold_reason = f"Payment capture declined ({key}): {message}"[:255]
+        order.save(update_fields=["hold_reason", "updated_at"])
