@@ -5,5 +5,5 @@ from django.urls import path
 from .views import tracking_page
 
 urlpatterns = [
-    path("track/<str:tracking_number>/", tracking_page, name="tracking-page"),
+    path("track/<str:token>/", tracking_page, name="tracking-page"),
 ]

@@ -1,6 +1,8 @@
-"""The public tracking page: anyone with the tracking number can follow the
-parcel, so it shows the parcel and never the person: the destination's city
-and country, not the name, street, e-mail or phone."""
+"""The public tracking page, reached by the signed link in the shipped e-mail
+(fulfillment.shipping.selectors.public_tracking_url): a tracking number alone
+does not open it. Whoever has the link may forward it, so the page shows the
+parcel and never the person: the destination's city and country, not the
+name, street, e-mail or phone."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .models import FulfillmentOrder
-from .shipping.selectors import carrier_tracking_url
+from .shipping.selectors import carrier_tracking_url, shipment_for_token
 
 Status = FulfillmentOrder.Status
 
@@ -24,21 +26,15 @@ CUSTOMER_STATUS = {
     Status.EXCEPTION: "Delivery problem: the carrier is handling it",
     Status.CANCELLED: "Cancelled",
 }
-MAX_TRACKING_LENGTH = 40
+MAX_TOKEN_LENGTH = 200
 
 
 @require_GET
 @never_cache
-def tracking_page(request: HttpRequest, tracking_number: str) -> HttpResponse:
-    number = tracking_number.strip()
-    fo = None
-    if number and len(number) <= MAX_TRACKING_LENGTH:
-        fo = (
-            FulfillmentOrder.objects.select_related("service__carrier").filter(tracking_number=number).first()
-        )
+def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
+    fo = shipment_for_token(token) if len(token) <= MAX_TOKEN_LENGTH else None
     if fo is None:
-        context = {"found": False, "tracking_number": number[:MAX_TRACKING_LENGTH]}
-        return _render(request, context, status=404)
+        return _render(request, {"found": False}, status=404)
     scans = [
         {"when": scan.occurred_at, "status": scan.get_status_display(), "location": scan.location}
         for scan in fo.tracking.order_by("-occurred_at", "-id")

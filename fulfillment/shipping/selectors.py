@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -54,9 +55,35 @@ def carrier_tracking_url(fo: FulfillmentOrder) -> str | None:
     return template.replace("{tracking}", quote(fo.tracking_number, safe=""))
 
 
+TRACKING_SALT = "fulfillment.tracking-page"
+
+
+def tracking_token(fo: FulfillmentOrder) -> str:
+    """The signed token of the public tracking link: the shipment and its
+    tracking number, signed with SECRET_KEY, so a link cannot be guessed from
+    a tracking number or forged for another parcel."""
+    return signing.dumps([fo.pk, fo.tracking_number], salt=TRACKING_SALT, compress=True)
+
+
+def shipment_for_token(token: str) -> FulfillmentOrder | None:
+    """The shipment a tracking link names, or None when it is not ours or no
+    longer matches (a re-labelled parcel gets a new link)."""
+    try:
+        pk, number = signing.loads(token, salt=TRACKING_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(pk, int) or not isinstance(number, str):
+        return None
+    return (
+        FulfillmentOrder.objects.select_related("service__carrier")
+        .filter(pk=pk, tracking_number=number)
+        .first()
+    )
+
+
 def public_tracking_url(fo: FulfillmentOrder) -> str | None:
-    """Our own tracking page for the parcel (no login, no personal data)."""
+    """Our own tracking page for the parcel (no login, no personal data), by signed link."""
     if not fo.tracking_number:
         return None
-    path = reverse("tracking-page", args=[fo.tracking_number])
+    path = reverse("tracking-page", args=[tracking_token(fo)])
     return f"{settings.SITE_URL.rstrip('/')}{path}"

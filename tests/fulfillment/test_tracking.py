@@ -10,6 +10,7 @@ import pytest
 
 from fulfillment.models import FulfillmentOrder, TrackingEvent
 from fulfillment.shipping import shipment_ship
+from fulfillment.shipping.selectors import public_tracking_url, tracking_token
 from oms.models import OutboxEvent
 from orders.models import Order
 from tests.factories import sku_in_stock
@@ -258,7 +259,7 @@ def test_public_page_shows_the_parcel_and_hides_the_person(client, carrier, parc
             ]
         },
     )
-    r = client.get(f"/track/{tn}/")
+    r = client.get(public_tracking_url(parcel))
     assert r.status_code == 200
     html = r.content.decode()
     for shown in (
@@ -282,8 +283,15 @@ def test_public_page_shows_the_parcel_and_hides_the_person(client, carrier, parc
     assert "noindex" in r["X-Robots-Tag"]
 
 
-def test_public_page_for_an_unknown_number_is_404(client, db):
-    r = client.get("/track/ZZ404404404/")
+def test_public_page_needs_the_signed_link_not_the_tracking_number(client, parcel):
+    assert client.get(f"/track/{parcel.tracking_number}/").status_code == 404
+    token = tracking_token(parcel)
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    r = client.get(f"/track/{forged}/")
     assert r.status_code == 404
-    assert "Tracking number not found" in r.content.decode()
-    assert client.get("/track/" + "9" * 200 + "/").status_code == 404
+    assert "Tracking link not found" in r.content.decode()
+    assert client.get("/track/" + "9" * 300 + "/").status_code == 404
+    # A parcel that was given a new label gets a new link; the old one stops.
+    old = public_tracking_url(parcel)
+    FulfillmentOrder.objects.filter(pk=parcel.pk).update(tracking_number="ZZ000000001")
+    assert client.get(old).status_code == 404
