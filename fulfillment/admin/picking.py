@@ -11,9 +11,11 @@ from oms.actors import Actor
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from oms.errors import DomainError
 
+from ..documents import wave_documents_pdf
 from ..models import PickList, PickListLine, Wave
 from ..picking import pick_list_cancel, wave_cancel, wave_release
 from ..picking.selectors import pick_lists, waves
+from .printing import print_pdf
 
 
 def _run(model_admin: admin.ModelAdmin, request: HttpRequest, objects, action, what: str) -> None:
@@ -117,7 +119,7 @@ class WaveAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "warehouse", "carrier"]
     search_fields = ["=id", "warehouse__code", "carrier__code", "consolidation_point"]
     inlines = [WavePickListInline]
-    actions = ["release", "cancel"]
+    actions = ["release", "cancel", "print_documents"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Wave]:
         return waves()
@@ -151,6 +153,14 @@ class WaveAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             lambda w: wave_cancel(wave_id=w.pk, actor=actor),
             "wave(s) cancelled",
         )
+
+    @admin.action(description="Print the wave's documents (pick lists, labels, packing slips)")
+    def print_documents(self, request: HttpRequest, queryset: QuerySet[Wave]):
+        waves = list(queryset.order_by("id")[:2])
+        if len(waves) != 1:
+            self.message_user(request, "Select one wave to print.", messages.ERROR)
+            return None
+        return print_pdf(self, request, lambda: wave_documents_pdf(waves[0]), f"wave-{waves[0].pk}.pdf")
 
 
 @admin.register(PickListLine)

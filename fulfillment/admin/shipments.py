@@ -14,9 +14,11 @@ from oms.admin import IdSearchMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline, 
 from oms.errors import DomainError
 from orders.models import Order
 
+from ..documents import label_pdf, packing_slip_pdf
 from ..models import FulfillmentEvent, FulfillmentOrder, FulfillmentOrderLine, TrackingEvent
 from ..shipping import shipment_ship
 from ..shipping.selectors import carrier_tracking_url, shipments
+from .printing import print_pdf
 
 
 def _shipment_id(term: str) -> int | None:
@@ -73,7 +75,7 @@ class FulfillmentOrderAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     # A whole-number search is an order number (the zero-padded order id).
     id_search_field = "order_id"
     inlines = [FulfillmentOrderLineInline, FulfillmentEventInline, TrackingEventInline]
-    actions = ["mark_shipped"]
+    actions = ["mark_shipped", "print_labels", "print_packing_slips"]
     readonly_fields = ["number", "carrier_link"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FulfillmentOrder]:
@@ -117,6 +119,16 @@ class FulfillmentOrderAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
                 done += 1
         if done:
             self.message_user(request, f"{done} shipment(s) handed to the carrier.", messages.SUCCESS)
+
+    @admin.action(description="Print shipping labels (PDF, 4 x 6 in)")
+    def print_labels(self, request: HttpRequest, queryset: QuerySet[FulfillmentOrder]):
+        return print_pdf(self, request, lambda: label_pdf(queryset.order_by("id")), "labels.pdf")
+
+    @admin.action(description="Print packing slips (PDF)")
+    def print_packing_slips(self, request: HttpRequest, queryset: QuerySet[FulfillmentOrder]):
+        return print_pdf(
+            self, request, lambda: packing_slip_pdf(queryset.order_by("id")), "packing-slips.pdf"
+        )
 
 
 @admin.register(FulfillmentEvent)

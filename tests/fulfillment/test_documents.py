@@ -270,3 +270,40 @@ def test_bulk_labels_endpoint(staff_api, make_packed, channel, sku):
         r = staff_api.post("/api/v1/fulfillment/documents/labels/", payload, format="json")
         assert r.status_code == 400, payload
         assert field in r.json()["error"]["fields"]
+
+
+# --- Printing from the admin -------------------------------------------------------------
+
+
+def test_admin_prints_labels_and_slips_for_the_selected_shipments(admin_client, make_packed, channel, sku):
+    first, second = make_packed(), make_packed()
+    url = "/admin/fulfillment/fulfillmentorder/"
+    selected = {"_selected_action": [first.pk, second.pk]}
+    response = admin_client.post(url, {"action": "print_labels", **selected})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert [
+        first.tracking_number in p or second.tracking_number in p for p in pdf_text(response.content)
+    ] == [
+        True,
+        True,
+    ]
+    slips = admin_client.post(url, {"action": "print_packing_slips", **selected})
+    assert slips["Content-Type"] == "application/pdf" and len(pdf_text(slips.content)) == 2
+
+    unlabelled = release_whole_order(place_order(channel, [(sku.code, 1)]))
+    refused = admin_client.post(
+        url, {"action": "print_labels", "_selected_action": [first.pk, unlabelled.pk]}, follow=True
+    )
+    assert refused["Content-Type"].startswith("text/html")
+    assert unlabelled.number in " ".join(str(m) for m in refused.context["messages"])
+
+
+def test_admin_prints_a_waves_documents(admin_client, make_packed, warehouse):
+    fo = make_packed()
+    wave = Wave.objects.create(warehouse=warehouse)
+    FulfillmentOrder.objects.filter(pk=fo.pk).update(wave=wave)
+    response = admin_client.post(
+        "/admin/fulfillment/wave/", {"action": "print_documents", "_selected_action": [wave.pk]}
+    )
+    assert response["Content-Type"] == "application/pdf"
+    assert any(fo.tracking_number in page for page in pdf_text(response.content))
