@@ -11,7 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from customers.models import Customer
-from fulfillment.models import Box, Carrier, FulfillmentOrder
+from fulfillment.models import Box, Carrier, FulfillmentOrder, PickList
 from inventory.barcodes import barcode_problem
 from inventory.models import (
     SKU,
@@ -134,6 +134,20 @@ def check_shipping_side():
         assert decision.candidates and decision.summary, order.number
         if order.status == Order.Status.ALLOCATED:
             assert {fo.status for fo in order.fulfillment_orders.all()} == {FulfillmentOrder.Status.RELEASED}
+    # The warehouse worked the older orders: picked, packed, shipped and
+    # followed to the door at the moments it happened; today's are released.
+    delivered = FulfillmentOrder.objects.filter(status=FulfillmentOrder.Status.DELIVERED)
+    assert delivered.exists()
+    for fo in delivered.select_related("order")[:10]:
+        assert fo.packed_at < fo.shipped_at <= fo.delivered_at <= timezone.now()
+        assert fo.order.placed_at < fo.packed_at
+        if fo.method == FulfillmentOrder.Method.SHIP:
+            assert fo.tracking_number and fo.tracking.filter(status="delivered").exists()
+    assert Order.objects.filter(status=Order.Status.DELIVERED, delivered_at__isnull=False).exists()
+    assert PickList.objects.filter(status=PickList.Status.DONE).exists()
+    # Their payments are captured by the worker when it starts; their e-mails were sent at the time.
+    for event in OutboxEvent.objects.filter(topic="shipment.shipped"):
+        assert event.dispatched_at is None and event.done_handlers == ["email.order_shipped"]
 
 
 def check_warehouse_side():

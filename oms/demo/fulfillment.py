@@ -12,27 +12,39 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils import timezone
+
+from fulfillment.carriers import TrackingUpdate
 from fulfillment.models import (
     Box,
     Carrier,
     CarrierService,
     CarrierZone,
+    FulfillmentOrder,
     LocationPolicy,
     PackagingMaterial,
+    PickList,
     RoutingRule,
     ServiceRate,
     SourcingPolicy,
     Surcharge,
 )
+from fulfillment.packing import pack_complete, pack_scan
+from fulfillment.picking import pick_confirm_line, pick_lists_create
 from fulfillment.rates import RateBook
+from fulfillment.shipping import pickup_collect, shipment_ship
 from fulfillment.sourcing.services import order_source
+from fulfillment.tracking import tracking_apply
 from inventory.models import Warehouse
 from oms.actors import Actor
+from oms.demo.clock import clock_at
+from oms.errors import DomainError
 from oms.geo import geonames_lines, postal_codes_load
+from oms.models import OutboxEvent
 from orders.models import Order
 
 ZONES_KM = [150, 600, 1800, 4500, 20000]
@@ -193,8 +205,10 @@ SAMPLE_POSTAL_CODES = Path(__file__).resolve().parent.parent / "data" / "geoname
 
 def bring_up_to_date(*, log: Callable[[str], None]) -> dict[str, int]:
     """The shipping side of the demo shop, then every open demo order routed
-    as the worker would have done it: a decision record each, shipments
-    released to their locations (or held / backordered, with the reason)."""
+    as the worker did it when it was placed (a decision record each), and the
+    warehouse's work since: parcels of orders older than a day picked and
+    packed, older than two days handed to the carrier and followed to the
+    door; today's shipments are left released for the pickers."""
     seed_carriers()
     seed_packaging()
     seed_policies()
@@ -202,12 +216,110 @@ def bring_up_to_date(*, log: Callable[[str], None]) -> dict[str, int]:
     book = RateBook.load()
     outcomes: Counter[str] = Counter()
     waiting = Order.objects.filter(status__in=[Order.Status.ALLOCATED, Order.Status.BACKORDERED])
-    for order_id in waiting.order_by("placed_at", "id").values_list("id", flat=True):
-        decision = order_source(order_id=order_id, actor=Actor.system(), trigger="placement", book=book)
+    for order_id, placed_at in waiting.order_by("placed_at", "id").values_list("id", "placed_at"):
+        with clock_at(placed_at + timedelta(minutes=2)):
+            decision = order_source(order_id=order_id, actor=Actor.system(), trigger="placement", book=book)
         if decision is not None:
             outcomes[str(decision.outcome)] += 1
+    floor = work_the_floor()
     log(
         f"  fulfillment: {Carrier.objects.count()} carriers, {Box.objects.count()} boxes, "
-        f"{loaded} postal codes; orders routed: {dict(sorted(outcomes.items()))}"
+        f"{loaded} postal codes; orders routed: {dict(sorted(outcomes.items()))}; "
+        f"shipments since: {dict(sorted(floor.items()))}"
     )
     return dict(outcomes)
+
+
+def work_the_floor() -> Counter[str]:
+    """Each released shipment goes as far as its order's age allows, at the
+    moments it happened (clock_at): picked and packed the next morning,
+    handed over that afternoon, scanned in transit and delivered on the day
+    its carrier promised (pick-ups collected). The payment captures wait for
+    the worker (they run when it starts); the history's shipped e-mails are
+    marked as sent, like the confirmations."""
+    now = timezone.now()
+    system = Actor.system()
+    done: Counter[str] = Counter()
+    released = (
+        FulfillmentOrder.objects.filter(status=FulfillmentOrder.Status.RELEASED)
+        .select_related("order", "warehouse")
+        .order_by("order__placed_at", "id")
+    )
+    for fo in released:
+        morning = _next_morning(fo.order.placed_at)
+        if morning + timedelta(days=1) > now:
+            continue  # today's work
+        try:
+            with clock_at(morning):
+                _pick_and_pack(fo, system)
+            done["packed"] += 1
+            handover = morning + timedelta(hours=6)
+            if handover + timedelta(days=1) > now:
+                continue
+            with clock_at(handover):
+                if fo.method == FulfillmentOrder.Method.PICKUP:
+                    pickup_collect(fulfillment_order_id=fo.pk, actor=system)
+                    done["collected"] += 1
+                    continue
+                shipment_ship(fulfillment_order_id=fo.pk, actor=system)
+            done[_follow_to_the_door(fo.pk, handover, now)] += 1
+        except DomainError as exc:  # e.g. no box fits: left where it stopped, for staff
+            done[f"stopped: {exc.code}"] += 1
+    OutboxEvent.objects.filter(topic="shipment.shipped", dispatched_at__isnull=True).update(
+        done_handlers=["email.order_shipped"]
+    )
+    OutboxEvent.objects.filter(topic="order.delivered", dispatched_at__isnull=True).update(dispatched_at=now)
+    return done
+
+
+def _next_morning(moment: datetime) -> datetime:
+    day = timezone.localtime(moment).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time(9, 30)))
+
+
+def _pick_and_pack(fo: FulfillmentOrder, actor: Actor) -> None:
+    if fo.method == FulfillmentOrder.Method.SHIP and fo.warehouse.kind != Warehouse.Kind.STORE:
+        for pick_list in pick_lists_create(
+            warehouse_id=fo.warehouse_id,
+            mode=PickList.Mode.SINGLE,
+            actor=actor,
+            fulfillment_order_ids=[fo.pk],
+        ):
+            for line in pick_list.lines.order_by("sequence", "id"):
+                pick_confirm_line(pick_line_id=line.pk, quantity=line.quantity, actor=actor)
+    for line in fo.lines.select_related("sku").order_by("id"):
+        pack_scan(
+            fulfillment_order_id=fo.pk, barcode=line.sku.barcode, actor=actor, quantity=line.quantity_open
+        )
+    pack_complete(fulfillment_order_id=fo.pk, actor=actor)
+
+
+def _follow_to_the_door(fo_id: int, handover: datetime, now: datetime) -> str:
+    """The carrier's scans, as its webhook would report them, up to now."""
+    fo = FulfillmentOrder.objects.select_related("service__carrier").get(pk=fo_id)
+    city = str(fo.ship_to.get("city") or "")
+    due = fo.promised_delivery or (handover + timedelta(days=3)).date()
+    scans = [
+        ("in_transit", handover + timedelta(hours=8), "Departed the sorting hub"),
+        ("out_for_delivery", timezone.make_aware(datetime.combine(due, time(8, 15))), "Out for delivery"),
+        ("delivered", timezone.make_aware(datetime.combine(due, time(14, 40))), "Delivered"),
+    ]
+    updates = [
+        TrackingUpdate(
+            event_id=f"demo-{fo.pk}-{status}",
+            tracking_number=fo.tracking_number,
+            status=status,
+            description=text,
+            location=city,
+            occurred_at=at,
+            raw={"demo": True},
+        )
+        for status, at, text in scans
+        if at <= now
+    ]
+    if updates:
+        with clock_at(updates[-1].occurred_at):
+            tracking_apply(carrier=fo.service.carrier, updates=updates)
+    return updates[-1].status if updates else "shipped"
