@@ -29,6 +29,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -78,15 +79,25 @@ CITIES = [
 ]
 
 
-def seed(*, orders: int, locations: int, skus: int, rng: random.Random) -> dict:
+def seed_network(
+    *,
+    locations: int,
+    skus: int,
+    rng: random.Random,
+    prefix: str = "B",
+    stock: Callable[[int], tuple[float, int, int]] = lambda n: (0.7, 5, 200),
+) -> tuple:
+    """A bench channel and customer, the demo carriers, a default policy,
+    `locations` shipping locations at US cities (every fourth a store),
+    `skus` SKUs, and opening stock with its receipts: SKU number n is stocked
+    at a location with probability p, randint(lo, hi) units, where
+    stock(n) = (p, lo, hi). Returns (channel, customer, warehouses, skus, levels)."""
     from customers.models import Customer
     from fulfillment.models import LocationPolicy, SourcingPolicy
     from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
     from oms.demo.fulfillment import seed_carriers
     from oms.models import Channel
-    from orders.models import Order, OrderLine
 
-    started = time.perf_counter()
     channel = Channel.objects.create(code="BENCH", name="Bench", kind="web", currency="USD")
     customer = Customer.objects.create(channel=channel, email="bench@example.com")
     seed_carriers()
@@ -109,12 +120,13 @@ def seed(*, orders: int, locations: int, skus: int, rng: random.Random) -> dict:
     )
     LocationPolicy.objects.bulk_create([LocationPolicy(warehouse=w, priority=0) for w in warehouses])
     product = Product.objects.create(name="Bench product")
+    digit = "2" if prefix == "B" else "3"
     sku_rows = SKU.objects.bulk_create(
         [
             SKU(
                 product=product,
-                code=f"B-{n:05d}",
-                barcode=f"2{n:011d}",
+                code=f"{prefix}-{n:05d}",
+                barcode=f"{digit}{n:011d}",
                 name=f"Bench item {n}",
                 weight_grams=rng.choice([150, 300, 600, 1200]),
                 length_mm=rng.choice([200, 300, 400]),
@@ -128,9 +140,10 @@ def seed(*, orders: int, locations: int, skus: int, rng: random.Random) -> dict:
     )
     levels, movements = [], []
     for w in warehouses:
-        for s in sku_rows:
-            if rng.random() < 0.7:
-                qty = rng.randint(5, 200)
+        for n, s in enumerate(sku_rows):
+            p, lo, hi = stock(n)
+            qty = rng.randint(lo, hi) if rng.random() < p else 0
+            if qty:
                 levels.append(StockLevel(sku=s, warehouse=w, on_hand=qty))
                 movements.append(
                     StockMovement(
@@ -139,33 +152,44 @@ def seed(*, orders: int, locations: int, skus: int, rng: random.Random) -> dict:
                 )
     StockLevel.objects.bulk_create(levels, batch_size=5000)
     StockMovement.objects.bulk_create(movements, batch_size=5000)
+    return channel, customer, warehouses, sku_rows, levels
+
+
+def bench_order(rng: random.Random, channel, customer, **fields):
+    """A waiting (backordered) order to a random one of the 40 cities, near its centre."""
+    from orders.models import Order
+
+    city, region, lat, lng = rng.choice(CITIES)
+    address = {
+        "name": "Bench Customer",
+        "line1": "1 Main St",
+        "city": city,
+        "region": region,
+        "country": "US",
+        "latitude": f"{lat + rng.uniform(-0.3, 0.3):.4f}",
+        "longitude": f"{lng + rng.uniform(-0.3, 0.3):.4f}",
+    }
+    return Order(
+        channel=channel,
+        status=Order.Status.BACKORDERED,
+        customer=customer,
+        email=customer.email,
+        shipping_address=address,
+        ship_country="US",
+        currency="USD",
+        subtotal=Decimal("30"),
+        grand_total=Decimal("30"),
+        **fields,
+    )
+
+
+def seed(*, orders: int, locations: int, skus: int, rng: random.Random) -> dict:
+    from orders.models import Order, OrderLine
+
+    started = time.perf_counter()
+    channel, customer, warehouses, sku_rows, levels = seed_network(locations=locations, skus=skus, rng=rng)
     now = datetime.now(UTC)
-    order_rows = []
-    for _ in range(orders):
-        city, region, lat, lng = rng.choice(CITIES)
-        address = {
-            "name": "Bench Customer",
-            "line1": "1 Main St",
-            "city": city,
-            "region": region,
-            "country": "US",
-            "latitude": f"{lat + rng.uniform(-0.3, 0.3):.4f}",
-            "longitude": f"{lng + rng.uniform(-0.3, 0.3):.4f}",
-        }
-        order_rows.append(
-            Order(
-                channel=channel,
-                status=Order.Status.BACKORDERED,
-                customer=customer,
-                email=customer.email,
-                shipping_address=address,
-                ship_country="US",
-                currency="USD",
-                subtotal=Decimal("30"),
-                grand_total=Decimal("30"),
-                placed_at=now,
-            )
-        )
+    order_rows = [bench_order(rng, channel, customer, placed_at=now) for _ in range(orders)]
     order_rows = Order.objects.bulk_create(order_rows, batch_size=2000)
     lines = []
     for order in order_rows:

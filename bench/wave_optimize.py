@@ -33,106 +33,31 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bench.common import RESULTS_DIR, Database, configure_environment, machine_info
-from bench.routing import CITIES
+from bench.routing import bench_order, seed_network
 
 SCARCE = 40
 
 
 def seed(*, orders: int, locations: int, skus: int, rng: random.Random) -> dict:
-    from customers.models import Customer
-    from fulfillment.models import LocationPolicy, SourcingPolicy
-    from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
-    from oms.demo.fulfillment import seed_carriers
-    from oms.models import Channel
     from orders.models import Order, OrderLine
 
     started = time.perf_counter()
-    channel = Channel.objects.create(code="BENCH", name="Bench", kind="web", currency="USD")
-    customer = Customer.objects.create(channel=channel, email="bench@example.com")
-    seed_carriers()
-    SourcingPolicy.objects.create(channel=None, max_shipments=2)
-    sites = rng.sample(CITIES, locations)
-    warehouses = Warehouse.objects.bulk_create(
-        [
-            Warehouse(
-                code=f"LOC-{i:02d}",
-                name=f"{city} {'store' if i % 4 == 3 else 'DC'}",
-                kind=Warehouse.Kind.STORE if i % 4 == 3 else Warehouse.Kind.DC,
-                city=city,
-                region=region,
-                country="US",
-                latitude=Decimal(f"{lat:.6f}"),
-                longitude=Decimal(f"{lng:.6f}"),
-            )
-            for i, (city, region, lat, lng) in enumerate(sites)
-        ]
-    )
-    LocationPolicy.objects.bulk_create([LocationPolicy(warehouse=w, priority=0) for w in warehouses])
-    product = Product.objects.create(name="Bench product")
-    sku_rows = SKU.objects.bulk_create(
-        [
-            SKU(
-                product=product,
-                code=f"W-{n:05d}",
-                barcode=f"3{n:011d}",
-                name=f"Wave item {n}",
-                weight_grams=rng.choice([150, 300, 600, 1200]),
-                length_mm=rng.choice([200, 300, 400]),
-                width_mm=rng.choice([150, 200]),
-                height_mm=rng.choice([30, 80, 150]),
-                unit_cost=Decimal("5.00"),
-                cost_currency="USD",
-            )
-            for n in range(skus)
-        ]
+    channel, customer, warehouses, sku_rows, levels = seed_network(
+        locations=locations,
+        skus=skus,
+        rng=rng,
+        prefix="W",
+        # A few units of each scarce SKU at ~40% of the locations; plenty of the rest.
+        stock=lambda n: (0.4, 1, 8) if n < SCARCE else (0.7, 20, 200),
     )
     scarce, plentiful = sku_rows[:SCARCE], sku_rows[SCARCE:]
-    levels, movements = [], []
-    for w in warehouses:
-        for s in sku_rows:
-            if s in scarce:
-                qty = rng.randint(1, 8) if rng.random() < 0.4 else 0
-            else:
-                qty = rng.randint(20, 200) if rng.random() < 0.7 else 0
-            if qty:
-                levels.append(StockLevel(sku=s, warehouse=w, on_hand=qty))
-                movements.append(
-                    StockMovement(
-                        sku=s, warehouse=w, kind="receipt", on_hand_delta=qty, reference="bench-seed"
-                    )
-                )
-    StockLevel.objects.bulk_create(levels, batch_size=5000)
-    StockMovement.objects.bulk_create(movements, batch_size=5000)
     start = datetime.now(UTC) - timedelta(minutes=orders + 1)
     order_rows, wanted = [], []
     for i in range(orders):
-        city, region, lat, lng = rng.choice(CITIES)
-        address = {
-            "name": "Bench Customer",
-            "line1": "1 Main St",
-            "city": city,
-            "region": region,
-            "country": "US",
-            "latitude": f"{lat + rng.uniform(-0.3, 0.3):.4f}",
-            "longitude": f"{lng + rng.uniform(-0.3, 0.3):.4f}",
-        }
-        vip = rng.random() < 0.1
-        order_rows.append(
-            Order(
-                channel=channel,
-                status=Order.Status.BACKORDERED,
-                customer=customer,
-                email=customer.email,
-                shipping_address=address,
-                ship_country="US",
-                currency="USD",
-                subtotal=Decimal("30"),
-                grand_total=Decimal("30"),
-                placed_at=start + timedelta(minutes=i),
-                is_vip=vip,
-                priority=10 if vip else 0,
-            )
-        )
+        order = bench_order(rng, channel, customer, placed_at=start + timedelta(minutes=i))
+        order.is_vip = rng.random() < 0.1
+        order.priority = 10 if order.is_vip else 0
+        order_rows.append(order)
         n = rng.choices([1, 2, 3, 4], weights=[40, 30, 20, 10])[0]
         wanted.append([rng.choice(scarce), *rng.sample(plentiful, n - 1)])
     order_rows = Order.objects.bulk_create(order_rows, batch_size=2000)
