@@ -161,3 +161,20 @@ class TrackingEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Tracking number", ordering="fulfillment_order__tracking_number")
     def tracking_number(self, event: TrackingEvent) -> str:
         return event.fulfillment_order.tracking_number or "-"
+
+
+@admin.register(FulfillmentOrderLine)
+class FulfillmentOrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "fulfillment_order",
+        "sku",
+        "quantity",
+        "quantity_picked",
+        "quantity_packed",
+        "quantity_short",
+    ]
+    list_select_related = ["fulfillment_order", "sku"]
+    list_filter = ["fulfillment_order__status"]
+    search_fields = ["=fulfillment_order__id", "sku__code"]
+    raw_id_fields = ["fulfillment_order", "order_line", "sku"]
