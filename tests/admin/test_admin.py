@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
 
@@ -21,6 +21,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounting.models import Account, ExchangeRate, Period
+from accounting.services import Posting, journal_post
 from customers.models import Address, Customer
 from customers.services import customer_create
 from inventory.barcodes import make_ean13
@@ -42,7 +44,7 @@ from orders.services import (
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_APPS = ["oms", "customers", "inventory", "orders"]
+ADMIN_APPS = ["oms", "customers", "inventory", "orders", "accounting"]
 
 # Every model of the four apps, as "app_label.ModelName".
 ADMIN_MODELS = [
@@ -81,6 +83,11 @@ ADMIN_MODELS = [
     "orders.Payment",
     "orders.PaymentTransaction",
     "orders.IdempotencyKey",
+    "accounting.Account",
+    "accounting.ExchangeRate",
+    "accounting.Period",
+    "accounting.JournalEntry",
+    "accounting.JournalLine",
 ]
 
 # Written only by services: the admin shows them and nothing more.
@@ -99,6 +106,8 @@ READ_ONLY_MODELS = [
     "orders.Payment",
     "orders.PaymentTransaction",
     "orders.IdempotencyKey",
+    "accounting.JournalEntry",
+    "accounting.JournalLine",
 ]
 
 EDITABLE_MODELS = [
@@ -119,6 +128,9 @@ EDITABLE_MODELS = [
     "inventory.ReorderRule",
     "orders.PriceListEntry",
     "orders.TaxRate",
+    "accounting.Account",
+    "accounting.ExchangeRate",
+    "accounting.Period",
 ]
 
 _serial = count(1)
@@ -271,6 +283,18 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
     )
     stock_receive(warehouse_id=warehouse.pk, sku_id=sku.pk, quantity=5, reference=f"po:grow-{n}")
     _admin_structure_and_operations(warehouse, sku)
+    day = date(2026, 1, 1) + timedelta(days=n)
+    ExchangeRate.objects.create(currency="EUR", day=day, rate=Decimal("1.08"))
+    Period.objects.create(year=2000 + n, month=1)
+    Account.objects.create(code=f"6{n:03d}", name=f"Expense {n}", type=Account.Type.EXPENSE)
+    journal_post(
+        day=day,
+        memo=f"Sale {n}",
+        source_type="admin-test",
+        source_ref=f"order:{n}",
+        postings=[Posting("1100", debit=Decimal("10.80")), Posting("4000", credit=Decimal("10.80"))],
+        actor=Actor.system(),
+    )
     PostalCode.objects.create(
         country="US", postal_code=f"{89500 + n}", place_name=f"Reno {n}", latitude=39.5, longitude=-119.8
     )
