@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("inventory.api")),
     path("", include("orders.api")),
     path("", include("fulfillment.api")),
+    path("", include("accounting.api")),
 ]
