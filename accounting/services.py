@@ -50,17 +50,22 @@ class Posting:
     memo: str = ""
 
 
-def exchange_rate(*, currency: str, day: date) -> Decimal:
-    """Base-currency units per unit of `currency` on `day`."""
+def exchange_rate(*, currency: str, day: date, latest: bool = False) -> Decimal:
+    """Base-currency units per unit of `currency` on `day` (with `latest`: the
+    newest rate on or before `day`, for postings made by business events that
+    must not wait for the day's rate to be loaded)."""
     if currency not in MINOR_UNITS:
         raise InvalidInput.field("currency", f"unknown currency {currency[:8]!r}", code="unknown_currency")
     if currency == base_currency():
         return Decimal(1)
-    rate = ExchangeRate.objects.filter(currency=currency, day=day).values_list("rate", flat=True).first()
+    rates = ExchangeRate.objects.filter(currency=currency)
+    rates = rates.filter(day__lte=day).order_by("-day") if latest else rates.filter(day=day)
+    rate = rates.values_list("rate", flat=True).first()
     if rate is None:
+        when = f"on or before {day.isoformat()}" if latest else f"on {day.isoformat()}"
         raise InvalidInput.field(
             "currency",
-            f"no exchange rate for {currency} on {day.isoformat()}; add the day's rate first",
+            f"no exchange rate for {currency} {when}; add the rate first",
             code="missing_exchange_rate",
         )
     return rate
@@ -76,14 +81,16 @@ def journal_post(
     postings: Sequence[Posting],
     actor: Actor,
     reverses: JournalEntry | None = None,
+    latest_rate: bool = False,
 ) -> JournalEntry:
     """Post one balanced entry (see the module note). The same business event
-    (source_type, source_ref) posts once: a retry gets the entry it made."""
+    (source_type, source_ref) posts once: a retry gets the entry it made.
+    `latest_rate`: convert at the newest rate on or before the day."""
     existing = JournalEntry.objects.filter(source_type=source_type, source_ref=source_ref).first()
     if existing is not None:
         return existing
     _check_open(day)
-    lines = _book(day, postings)
+    lines = _book(day, postings, latest_rate)
     try:
         with transaction.atomic():
             entry = JournalEntry.objects.create(
@@ -103,7 +110,7 @@ def journal_post(
     return entry
 
 
-def _book(day: date, postings: Sequence[Posting]) -> list[JournalLine]:
+def _book(day: date, postings: Sequence[Posting], latest_rate: bool = False) -> list[JournalLine]:
     if not postings:
         raise InvalidInput.field("postings", "an entry needs at least one debit and one credit")
     base = base_currency()
@@ -121,7 +128,7 @@ def _book(day: date, postings: Sequence[Posting]) -> list[JournalLine]:
         if not account.is_active:
             raise InvalidInput.field(f"{field}.account", f"account {account} is inactive")
         if currency not in rates:
-            rates[currency] = exchange_rate(currency=currency, day=day)
+            rates[currency] = exchange_rate(currency=currency, day=day, latest=latest_rate)
         debit, credit = Decimal(p.debit), Decimal(p.credit)
         if debit < 0 or credit < 0:
             raise InvalidInput.field(f"{field}.amount", "must not be negative", code="negative_amount")

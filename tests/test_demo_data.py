@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounting.models import JournalEntry
 from customers.models import Customer
 from fulfillment.models import Box, Carrier, FulfillmentOrder, PickList
 from inventory.barcodes import barcode_problem
@@ -145,6 +146,12 @@ def check_shipping_side():
             assert fo.tracking_number and fo.tracking.filter(status="delivered").exists()
     assert Order.objects.filter(status=Order.Status.DELIVERED, delivered_at__isnull=False).exists()
     assert PickList.objects.filter(status=PickList.Status.DONE).exists()
+    # The books took every shipment (the demo's EUR and GBP rates are there) and balance.
+    assert JournalEntry.objects.filter(source_type="goods_out").count() == (
+        FulfillmentOrder.objects.filter(shipped_at__isnull=False).count()
+    )
+    checks = registered_checks()
+    assert checks["every journal entry balances"]() == checks["the trial balance sums to zero"]() == []
     # Their payments are captured by the worker when it starts; their e-mails were sent at the time.
     for event in OutboxEvent.objects.filter(topic="shipment.shipped"):
         assert event.dispatched_at is None and event.done_handlers == ["email.order_shipped"]

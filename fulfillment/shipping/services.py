@@ -21,9 +21,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounting.posting import GoodsOut, post_goods_out
 from inventory.services import stock_ship
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidTransition
+from oms.money import round_money
 from oms.outbox import emit
 from orders.models import Order, OrderLine
 
@@ -165,7 +167,32 @@ def _hand_over(
     payload["shipped_at"] = fo.shipped_at.isoformat()
     order_follow_shipments(order, actor=actor)
     emit(SHIPPED_TOPIC, payload, aggregate=f"shipment:{fo.pk}")
+    _book_goods_out(fo, order, value, actor)
     return fo
+
+
+def _book_goods_out(fo: FulfillmentOrder, order, value: ShipmentValue, actor: Actor) -> None:
+    """Revenue, tax and the cost of the goods, in this same transaction: a
+    shipment the books cannot take (no exchange rate yet) does not leave."""
+    included = order.prices_include_tax
+    post_goods_out(
+        ref=f"shipment:{fo.pk}",
+        day=timezone.localdate(),
+        memo=f"{fo.number} of order {order.number}",
+        value=GoodsOut(
+            currency=value.currency,
+            goods_net=value.goods_value - (value.line_tax if included else 0),
+            shipping_net=value.shipping_charged - (value.shipping_tax if included else 0),
+            tax=value.line_tax + value.shipping_tax,
+            costs=[
+                (round_money(lv.unit_cost * lv.quantity, lv.cost_currency), lv.cost_currency)
+                for lv in value.lines
+                if lv.cost_currency
+            ],
+        ),
+        channel_id=order.channel_id,
+        actor=actor,
+    )
 
 
 def _payload(fo: FulfillmentOrder, value: ShipmentValue, *, collected: bool) -> dict[str, Any]:

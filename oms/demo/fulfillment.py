@@ -10,14 +10,16 @@ one currency until exchange rates arrive with the accounting issue.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.utils import timezone
 
+from accounting.models import ExchangeRate
 from fulfillment.carriers import TrackingUpdate
 from fulfillment.models import (
     Box,
@@ -221,6 +223,8 @@ def bring_up_to_date(*, log: Callable[[str], None]) -> dict[str, int]:
             decision = order_source(order_id=order_id, actor=Actor.system(), trigger="placement", book=book)
         if decision is not None:
             outcomes[str(decision.outcome)] += 1
+    first = Order.objects.order_by("placed_at").values_list("placed_at", flat=True).first()
+    seed_exchange_rates(since=timezone.localdate(first) if first else timezone.localdate())
     floor = work_the_floor()
     log(
         f"  fulfillment: {Carrier.objects.count()} carriers, {Box.objects.count()} boxes, "
@@ -228,6 +232,31 @@ def bring_up_to_date(*, log: Callable[[str], None]) -> dict[str, int]:
         f"shipments since: {dict(sorted(floor.items()))}"
     )
     return dict(outcomes)
+
+
+# Base-currency (USD) value of one unit, around which the demo's daily rates move.
+DEMO_RATES = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2650")}
+
+
+def seed_exchange_rates(*, since: date) -> None:
+    """A rate a day for the demo's other currencies, from `since` to today
+    (the books convert shipments and captures at them)."""
+    days = (timezone.localdate() - since).days + 1
+    ExchangeRate.objects.bulk_create(
+        [
+            ExchangeRate(
+                currency=currency,
+                day=since + timedelta(days=n),
+                rate=(base * (1 + Decimal(str(round(math.sin(n / 6) * 0.012, 4))))).quantize(
+                    Decimal("0.0001")
+                ),
+                source="demo",
+            )
+            for currency, base in DEMO_RATES.items()
+            for n in range(days)
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def work_the_floor() -> Counter[str]:

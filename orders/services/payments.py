@@ -16,9 +16,11 @@ from math import floor
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
+from accounting.posting import post_card_capture
 from oms.actors import Actor
-from oms.errors import Conflict
+from oms.errors import Conflict, DomainError
 from oms.money import quantum, round_money
 from oms.outbox import emit, handler
 
@@ -194,7 +196,7 @@ def _capture_recorded(payment: Payment, *, key: str, amount: Decimal, reference:
     Payment.objects.filter(pk=payment.pk, amount_captured__gte=F("amount_authorized")).update(
         status=Payment.Status.CAPTURED
     )
-    PaymentTransaction.objects.create(
+    record = PaymentTransaction.objects.create(
         payment=payment,
         order_id=payment.order_id,
         kind=PaymentTransaction.Kind.CAPTURE,
@@ -204,6 +206,22 @@ def _capture_recorded(payment: Payment, *, key: str, amount: Decimal, reference:
         gateway_reference=reference,
         message=f"{key}: captured",
     )
+    # The money is taken already: the capture is recorded whatever the books
+    # say. Posting can only fail without a rate for the currency, which the
+    # shipment behind this capture needed already; if it does, it is logged.
+    channel_id = Order.objects.filter(pk=payment.order_id).values_list("channel_id", flat=True).first()
+    try:
+        with transaction.atomic():
+            post_card_capture(
+                ref=f"capture:{record.pk}",
+                day=timezone.localdate(),
+                amount=amount,
+                currency=payment.currency,
+                channel_id=channel_id,
+                actor=Actor.system(),
+            )
+    except DomainError as exc:
+        logger.error("capture %s of order %s not posted to the books: %s", key, payment.order_id, exc.message)
 
 
 @transaction.atomic
