@@ -77,3 +77,20 @@ def order_lines_equal_shipments() -> list[str]:
             f"order {order_id:08d} line {number}: allocated {alloc} != open shipments {held}"
             for order_id, number, alloc, held in cursor.fetchall()
         ]
+
+
+@check("every shipment that left is in the books")
+def shipments_are_booked() -> list[str]:
+    """Goods that left (shipped or collected) have their goods-out entry."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT fo.id FROM fulfillment_fulfillmentorder fo
+            WHERE fo.shipped_at IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM accounting_journalentry e
+                WHERE e.source_type = 'goods_out' AND e.source_ref = 'shipment:' || fo.id
+            )
+            ORDER BY fo.id LIMIT 100
+            """
+        )
+        return [f"shipment F{row[0]:08d} left but is not in the books" for row in cursor.fetchall()]

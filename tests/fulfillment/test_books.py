@@ -116,3 +116,21 @@ def test_without_any_rate_for_the_currency_the_goods_do_not_leave(warehouse, car
     assert Order.objects.get(pk=order.pk).status != "shipped"
     assert not StockMovement.objects.filter(reference=f"shipment:{fo.pk}").exists()
     assert not JournalEntry.objects.exists()
+
+
+def test_reconcile_finds_shipments_and_captures_missing_from_the_books(
+    channel, warehouse, carrier, boxes, materials
+):
+    order, fo = shipped(channel, warehouse, carrier)
+    [event] = shipped_events()
+    capture_shipment(event)
+    checks = registered_checks()
+    shipments_booked = checks["every shipment that left is in the books"]
+    captures_booked = checks["every captured payment is in the books"]
+    assert shipments_booked() == [] and captures_booked() == []
+
+    JournalEntry.objects.filter(source_type="card_capture").update(source_ref="capture:0")
+    JournalEntry.objects.filter(source_type="goods_out").update(source_ref="shipment:0")
+    assert shipments_booked() == [f"shipment {fo.number} left but is not in the books"]
+    [problem] = captures_booked()
+    assert f"of order {order.number}" in problem and "no journal entry" in problem
