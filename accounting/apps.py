@@ -5,4 +5,4 @@ class AccountingConfig(AppConfig):
     name = "accounting"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the books' reconcile checks
+        from . import checks, handlers  # noqa: F401 - the books' reconcile checks and outbox handlers
