@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bench.common import RESULTS_DIR, Database, configure_environment, machine_info
-from bench.routing import bench_order, seed_network
+from bench.routing import allocations_by_order, bench_order, seed_network, stock_checks
 
 SCARCE = 40
 
@@ -118,26 +118,12 @@ def wave(*, time_limit: float, apply: bool) -> tuple[dict, list[int], bool]:
 
 
 def checks(order_ids: list[int]) -> dict[str, bool]:
-    from django.db.models import F, Sum
+    from django.db.models import Sum
 
-    from fulfillment.models import FulfillmentOrderLine
     from inventory.models import StockLevel
-    from inventory.selectors import ledger_mismatches
     from orders.models import Order, OrderLine
 
-    allocated = dict(
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .values("order_id")
-        .annotate(n=Sum("quantity_allocated"))
-        .values_list("order_id", "n")
-    )
-    shipped = dict(
-        FulfillmentOrderLine.objects.filter(fulfillment_order__order_id__in=order_ids)
-        .exclude(fulfillment_order__status="cancelled")
-        .values("fulfillment_order__order_id")
-        .annotate(n=Sum("quantity"))
-        .values_list("fulfillment_order__order_id", "n")
-    )
+    allocated, shipped = allocations_by_order(order_ids)
     held = {
         (row["sku_id"], row["warehouse_id"]): row["n"]
         for row in OrderLine.objects.filter(warehouse__isnull=False)
@@ -154,10 +140,7 @@ def checks(order_ids: list[int]) -> dict[str, bool]:
         "every level's allocation is what order lines hold there": all(
             a == held.get((s, w), 0) for s, w, a in levels
         ),
-        "no stock level below zero available": not StockLevel.objects.filter(
-            on_hand__lt=F("allocated") + F("soft_reserved")
-        ).exists(),
-        "levels equal the ledger": ledger_mismatches() == [],
+        **stock_checks(),
     }
 
 
