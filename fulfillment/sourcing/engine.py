@@ -165,10 +165,12 @@ def source(
     singles: dict[int, Plan] = {}
     bounds: dict[int, Decimal] = {}
     best: Plan | None = None
-    complete = [loc for loc in eligible if all(loc.has(ln) for ln in lines)]
-    for loc in sorted(complete, key=lambda loc: (scorer.bound(loc), loc.id)):
-        if best is not None and scorer.bound(loc) > best.score:
-            bounds[loc.id] = scorer.bound(loc)
+    complete = {loc.id: scorer.bound(loc) for loc in eligible if all(loc.has(ln) for ln in lines)}
+    by_id = {loc.id: loc for loc in eligible}
+    for loc_id, bound in sorted(complete.items(), key=lambda item: (item[1], item[0])):
+        loc = by_id[loc_id]
+        if best is not None and bound > best.score:
+            bounds[loc_id] = bound
             continue
         plan = scorer.plan([(loc, list(lines))])
         if plan is not None:

@@ -11,18 +11,12 @@ from orders.models import Order
 
 from ..models import FulfillmentOrder
 from ..services.lifecycle import fo_transition
-from .services import RESOURCEABLE_FO, order_source
+from .services import RESOURCEABLE_FO, order_source, order_source_placed
 
 
 @handler("order.placed", name="fulfillment.source")
 def _source_placed(event) -> None:
-    # A backordered order waits its turn in the backorder queue (VIP first,
-    # then oldest: orders.services.backorders); routing it here, when the
-    # event is handled late and stock has arrived meanwhile, would let it
-    # jump that queue. Filled, it is sourced on `order.allocated`.
-    if Order.objects.filter(pk=event.payload["order_id"], status=Order.Status.BACKORDERED).exists():
-        return
-    order_source(order_id=event.payload["order_id"], actor=Actor.system(), trigger="placement")
+    order_source_placed(order_id=event.payload["order_id"], actor=Actor.system())
 
 
 @handler("order.allocated", name="fulfillment.source")

@@ -84,6 +84,17 @@ def order_source(
     return None  # pragma: no cover - the loop returns or raises
 
 
+def order_source_placed(*, order_id: int, actor: Actor) -> SourcingDecision | None:
+    """Route a newly placed order. A backordered one waits its turn in the
+    backorder queue (VIP first, then oldest: orders.services.backorders):
+    routing it here, when placement is handled late and stock has arrived
+    meanwhile, would let it jump that queue. Filled, it is sourced again
+    (trigger "backorder")."""
+    if Order.objects.filter(pk=order_id, status=Order.Status.BACKORDERED).exists():
+        return None
+    return order_source(order_id=order_id, actor=actor, trigger="placement")
+
+
 def _source_once(order_id, actor, trigger, forced_plan, ignore_holds, book) -> SourcingDecision | None:
     try:
         order = Order.objects.select_related("channel", "customer", "pickup_location").get(pk=order_id)
