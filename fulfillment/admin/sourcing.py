@@ -73,9 +73,9 @@ def candidates_table(decision: SourcingDecision) -> str:
     """The candidates of a run as an HTML table: location or plan, score, why it lost."""
     rows = [
         (
-            c.get("location") or c.get("plan") or c.get("label", ""),
+            c.get("location") or c.get("plan", ""),
             c.get("outcome", ""),
-            c.get("score", c.get("cost", "")),
+            c.get("score", ""),
             c.get("reason", ""),
         )
         for c in decision.candidates
