@@ -87,3 +87,6 @@ class JournalLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["entry", "account", "channel"]
     search_fields = ["account__code", "=entry__source_ref"]
     raw_id_fields = ["entry", "account", "channel"]
+
+
+from . import admin_invoices  # noqa: E402, F401 - receivables and payables

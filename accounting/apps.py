@@ -5,4 +5,11 @@ class AccountingConfig(AppConfig):
     name = "accounting"
 
     def ready(self) -> None:
-        from . import checks, handlers  # noqa: F401 - the books' reconcile checks and outbox handlers
+        from oms.money import set_rate_source
+
+        from . import checks, handlers  # noqa: F401 - reconcile checks and outbox handlers
+        from .services import exchange_rate
+
+        # Other apps convert (e.g. a purchase in another currency than a SKU's
+        # cost) at the newest rate on or before the day.
+        set_rate_source(lambda currency, day: exchange_rate(currency=currency, day=day, latest=True))

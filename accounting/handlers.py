@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from oms.actors import Actor
+from oms.money import round_money
 from oms.outbox import handler
 
 from .services import Posting, journal_post
@@ -36,6 +37,48 @@ def _purchase_receipt(event) -> None:
             Posting(INVENTORY, debit=value, currency=currency),
             Posting(GOODS_RECEIVED_NOT_INVOICED, credit=value, currency=currency),
         ],
+        actor=Actor.system(),
+        latest_rate=True,
+    )
+
+
+WRITE_OFFS = "5100"
+
+
+@handler("inventory.stock_adjusted", name="accounting.stock_adjustment")
+def _stock_adjustment(event) -> None:
+    """Stock lost (write-off, negative adjustment or count) leaves inventory
+    for the write-offs expense at cost; stock found comes back the other way.
+    Once per event."""
+    payload = event.payload
+    losses: dict[str, Decimal] = {}
+    gains: dict[str, Decimal] = {}
+    for line in payload["lines"]:
+        value = round_money(Decimal(line["unit_cost"]) * abs(int(line["quantity"])), line["cost_currency"])
+        side = losses if int(line["quantity"]) < 0 else gains
+        side[line["cost_currency"]] = side.get(line["cost_currency"], Decimal(0)) + value
+    postings = []
+    for currency, value in sorted(losses.items()):
+        if value > 0:
+            postings += [
+                Posting(WRITE_OFFS, debit=value, currency=currency),
+                Posting(INVENTORY, credit=value, currency=currency),
+            ]
+    for currency, value in sorted(gains.items()):
+        if value > 0:
+            postings += [
+                Posting(INVENTORY, debit=value, currency=currency),
+                Posting(WRITE_OFFS, credit=value, currency=currency),
+            ]
+    if not postings:
+        return  # stock without cost: nothing to book
+    journal_post(
+        day=timezone.localdate(event.created_at if isinstance(event.created_at, datetime) else None),
+        memo=f"Stock {payload['kind'].replace('_', ' ')} ({payload['reason']}) "
+        f"at warehouse {payload['warehouse_id']}",
+        source_type="stock_adjustment",
+        source_ref=f"stock-event:{event.pk}",
+        postings=postings,
         actor=Actor.system(),
         latest_rate=True,
     )

@@ -143,3 +143,192 @@ class JournalLine(models.Model):
     def __str__(self) -> str:
         side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
         return f"{self.account_id} {side}"
+
+
+# --- Receivables and payables ---------------------------------------------------------
+#
+# Accounting imports no other app, so an invoice names its customer (or
+# supplier) by id and keeps a copy of what it printed: the name, e-mail and
+# address on the invoice stay as issued whatever later happens to the record.
+
+
+class Invoice(models.Model):
+    """A customer invoice with payment terms (B2B, billed on account). Issued
+    by accounting.invoicing.invoice_issue, which posts receivable vs revenue,
+    shipping income and tax in the same transaction."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        PAID = "paid"
+        VOID = "void"
+
+    number = models.CharField(max_length=20, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    source_ref = models.CharField(
+        max_length=100, unique=True, help_text="What it bills, e.g. shipment:42; one invoice per source."
+    )
+    order_ref = models.CharField(max_length=40, blank=True, help_text="The order number it belongs to.")
+    customer_id = models.BigIntegerField(db_index=True, help_text="customers.Customer id.")
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField()
+    billing_address = models.JSONField(default=dict, blank=True)
+    channel = models.ForeignKey(
+        "oms.Channel", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    issue_date = models.DateField()
+    terms_days = models.PositiveSmallIntegerField(help_text="Net N: days from issue to due.")
+    due_date = models.DateField(db_index=True)
+    net_total = MoneyField(help_text="Goods net of discounts and tax.")
+    shipping_total = MoneyField(help_text="Shipping net of tax.")
+    tax_total = MoneyField()
+    total = MoneyField()
+    amount_paid = MoneyField()
+    rate = models.DecimalField(
+        max_digits=18, decimal_places=8, help_text="Base units per unit of currency it was booked at."
+    )
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="invoice")
+    paid_at = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="invoice_total_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0, amount_paid__lte=models.F("total")),
+                name="invoice_paid_within_total",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer_id", "status"], name="invoice_customer_status_idx")]
+
+    def __str__(self) -> str:
+        return f"invoice {self.number}"
+
+    @property
+    def outstanding(self):
+        return self.total - self.amount_paid
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    sku = models.CharField(max_length=64, blank=True)
+    description = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = MoneyField(help_text="Net of tax.")
+    tax = MoneyField()
+    net_amount = MoneyField(help_text="quantity x unit price - discount, net of tax.")
+
+    class Meta:
+        ordering = ["invoice", "line_number"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku or self.description}"
+
+
+class InvoicePayment(models.Model):
+    """Money received against an invoice: cash vs receivable at the invoice's
+    rate, the difference to the day's rate booked as a realised FX result."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    day = models.DateField()
+    amount = MoneyField(help_text="In the invoice currency.")
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    reference = models.CharField(max_length=100, help_text="Bank reference; one payment per reference.")
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="invoice_payment")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "reference"], name="invoice_payment_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_payment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.invoice.currency} on {self.invoice.number}"
+
+
+class InvoiceReminder(models.Model):
+    """A dunning reminder sent for an overdue invoice; one per level."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminders")
+    level = models.PositiveSmallIntegerField()
+    days_overdue = models.PositiveIntegerField()
+    sent_to = models.EmailField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invoice", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "level"], name="invoice_reminder_once_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.level} for {self.invoice.number}"
+
+
+class SupplierInvoice(models.Model):
+    """A supplier's invoice: clears goods received not invoiced (the receipt
+    booked it at the purchase order's cost), books input tax and any price
+    difference, and owes the total on accounts payable."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        PAID = "paid"
+
+    supplier_id = models.BigIntegerField(db_index=True, help_text="inventory.Supplier id.")
+    supplier_name = models.CharField(max_length=200)
+    number = models.CharField(max_length=60, help_text="The supplier's invoice number.")
+    po_ref = models.CharField(max_length=40, blank=True, help_text="Purchase order it bills, e.g. po:12.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    issue_date = models.DateField()
+    due_date = models.DateField(db_index=True)
+    net_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+    amount_paid = MoneyField()
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="supplier_invoice")
+    paid_at = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["supplier_id", "number"], name="supplier_invoice_once"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="supplier_invoice_total_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0, amount_paid__lte=models.F("total")),
+                name="supplier_invoice_paid_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_name} invoice {self.number}"
+
+    @property
+    def outstanding(self):
+        return self.total - self.amount_paid
+
+
+class SupplierPayment(models.Model):
+    supplier_invoice = models.ForeignKey(SupplierInvoice, on_delete=models.PROTECT, related_name="payments")
+    day = models.DateField()
+    amount = MoneyField()
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    reference = models.CharField(max_length=100)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="supplier_payment")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["supplier_invoice", "reference"], name="supplier_payment_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="supplier_payment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.supplier_invoice.currency} on {self.supplier_invoice}"

@@ -38,6 +38,14 @@ class GoodsOut:
     costs: Iterable[tuple[Decimal, str]]  # (amount at cost, its currency) per line
 
 
+def _by_currency(costs: Iterable[tuple[Decimal, str]]) -> list[tuple[str, Decimal]]:
+    """(amount, currency) pairs summed per currency, the ones above zero."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for amount, currency in costs:
+        totals[currency] += amount
+    return [(currency, amount) for currency, amount in sorted(totals.items()) if amount > 0]
+
+
 def post_goods_out(
     *, ref: str, day: date, memo: str, value: GoodsOut, channel_id: int | None, actor: Actor
 ) -> JournalEntry | None:
@@ -54,13 +62,9 @@ def post_goods_out(
         ):
             if amount > 0:
                 postings.append(Posting(account, credit=amount, currency=c, channel_id=channel_id))
-    at_cost: dict[str, Decimal] = defaultdict(Decimal)
-    for amount, currency in value.costs:
-        at_cost[currency] += amount
-    for currency, amount in sorted(at_cost.items()):
-        if amount > 0:
-            postings.append(Posting(COGS, debit=amount, currency=currency, channel_id=channel_id))
-            postings.append(Posting(INVENTORY, credit=amount, currency=currency))
+    for currency, amount in _by_currency(value.costs):
+        postings.append(Posting(COGS, debit=amount, currency=currency, channel_id=channel_id))
+        postings.append(Posting(INVENTORY, credit=amount, currency=currency))
     if not postings:
         return None  # a free shipment of goods without cost: nothing to book
     return journal_post(
@@ -89,6 +93,74 @@ def post_card_capture(
             Posting(CARD_CLEARING, debit=amount, currency=currency, channel_id=channel_id),
             Posting(RECEIVABLE, credit=amount, currency=currency, channel_id=channel_id),
         ],
+        actor=actor,
+        latest_rate=True,
+    )
+
+
+SALES_RETURNS = "4900"
+
+
+def post_refund(
+    *,
+    ref: str,
+    day: date,
+    currency: str,
+    goods_net: Decimal,
+    shipping_net: Decimal,
+    tax: Decimal,
+    channel_id: int | None,
+    actor: Actor,
+    to_card: bool = True,
+) -> JournalEntry | None:
+    """Money given back for goods (and shipping): sales returns, shipping
+    income and tax payable are reduced, against card clearing (refunded to
+    the card) or the receivable (a credit note on account). A restocking fee
+    kept is simply not refunded. Once per `ref`."""
+    c = currency
+    refunded = goods_net + shipping_net + tax
+    if refunded <= 0:
+        return None
+    postings = [
+        Posting(account, debit=amount, currency=c, channel_id=channel_id)
+        for account, amount in (
+            (SALES_RETURNS, goods_net),
+            (SHIPPING_INCOME, shipping_net),
+            (TAX_PAYABLE, tax),
+        )
+        if amount > 0
+    ]
+    postings.append(
+        Posting(CARD_CLEARING if to_card else RECEIVABLE, credit=refunded, currency=c, channel_id=channel_id)
+    )
+    return journal_post(
+        day=day,
+        memo=f"Refund {ref}",
+        source_type="card_refund" if to_card else "credit_note",
+        source_ref=ref,
+        postings=postings,
+        actor=actor,
+        latest_rate=True,
+    )
+
+
+def post_restock(
+    *, ref: str, day: date, costs: Iterable[tuple[Decimal, str]], channel_id: int | None, actor: Actor
+) -> JournalEntry | None:
+    """Returned goods back on the shelf: inventory at cost, the cost of goods
+    sold reduced. Once per `ref`."""
+    postings: list[Posting] = []
+    for currency, amount in _by_currency(costs):
+        postings.append(Posting(INVENTORY, debit=amount, currency=currency))
+        postings.append(Posting(COGS, credit=amount, currency=currency, channel_id=channel_id))
+    if not postings:
+        return None
+    return journal_post(
+        day=day,
+        memo=f"Restock {ref}",
+        source_type="restock",
+        source_ref=ref,
+        postings=postings,
         actor=actor,
         latest_rate=True,
     )

@@ -48,6 +48,8 @@ class Posting:
     currency: str = ""
     channel_id: int | None = None
     memo: str = ""
+    rate: Decimal | None = None  # a historical rate (settling a receivable as booked); default: the day's
+    base_amount: Decimal | None = None  # the base amount to book, when it must match an earlier booking
 
 
 def exchange_rate(*, currency: str, day: date, latest: bool = False) -> Decimal:
@@ -69,6 +71,15 @@ def exchange_rate(*, currency: str, day: date, latest: bool = False) -> Decimal:
             code="missing_exchange_rate",
         )
     return rate
+
+
+def base_value(amount: Decimal, rate: Decimal) -> Decimal:
+    """`amount` at `rate` in the base currency, rounded to its minor units; a
+    non-zero amount is worth at least the smallest unit (a line never
+    vanishes: the rounding account takes the difference)."""
+    base = base_currency()
+    value = round_money(amount * rate, base)
+    return max(value, quantum(base)) if amount > 0 and value == 0 else value
 
 
 @transaction.atomic
@@ -137,9 +148,8 @@ def _book(day: date, postings: Sequence[Posting], latest_rate: bool = False) -> 
         amount = debit or credit
         if not has_valid_precision(amount, currency):
             raise InvalidInput.field(f"{field}.amount", f"{amount} has more decimals than {currency} allows")
-        booked = round_money(amount * rates[currency], base)
-        if booked == 0:
-            continue  # below the base currency's smallest unit: nothing to book
+        rate = rates[currency] if p.rate is None or currency == base else Decimal(p.rate)
+        booked = base_value(amount, rate) if p.base_amount is None else round_money(p.base_amount, base)
         by_currency[currency] += debit - credit
         lines.append(
             JournalLine(
@@ -148,7 +158,7 @@ def _book(day: date, postings: Sequence[Posting], latest_rate: bool = False) -> 
                 credit=booked if credit else ZERO,
                 amount=amount,
                 currency=currency,
-                rate=rates[currency],
+                rate=rate,
                 channel_id=p.channel_id,
                 memo=p.memo[:200],
             )

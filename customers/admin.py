@@ -83,6 +83,7 @@ class CustomerAdmin(admin.ModelAdmin):
             {"fields": ["channel", "external_id", "email", ("first_name", "last_name"), "phone", "company"]},
         ),
         ("Service", {"fields": ["is_vip", "tags", "notes", "orders_link"]}),
+        ("B2B account", {"fields": ["payment_terms_days", "credit_limit"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [AddressInline]

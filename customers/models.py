@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from oms.models import Channel
+from oms.money import MoneyField
 
 
 class Customer(models.Model):
@@ -22,6 +23,18 @@ class Customer(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     company = models.CharField(max_length=200, blank=True)
     is_vip = models.BooleanField(default=False)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="B2B: may order on account, invoiced net N days. Empty: pays when ordering.",
+    )
+    credit_limit = MoneyField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="B2B, in the base currency: open invoices and on-account orders above it go on hold "
+        "for approval. Empty: no limit.",
+    )
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -81,14 +81,15 @@ def order_lines_equal_shipments() -> list[str]:
 
 @check("every shipment that left is in the books")
 def shipments_are_booked() -> list[str]:
-    """Goods that left (shipped or collected) have their goods-out entry."""
+    """Goods that left (shipped or collected) have their goods-out entry, or
+    (billed on account, goods without cost) their invoice."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT fo.id FROM fulfillment_fulfillmentorder fo
             WHERE fo.shipped_at IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM accounting_journalentry e
-                WHERE e.source_type = 'goods_out' AND e.source_ref = 'shipment:' || fo.id
+                WHERE e.source_type IN ('goods_out', 'invoice') AND e.source_ref = 'shipment:' || fo.id
             )
             ORDER BY fo.id LIMIT 100
             """

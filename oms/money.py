@@ -6,6 +6,8 @@ them in NUMERIC(18, 4) columns so every currency's minor units fit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # ISO 4217 minor units for the currencies the OMS accepts. Currencies not listed
@@ -71,3 +73,24 @@ def MoneyField(**kwargs):
     kwargs.setdefault("decimal_places", DECIMAL_PLACES)
     kwargs.setdefault("default", ZERO)
     return models.DecimalField(**kwargs)
+
+
+# Exchange rates live in the books (accounting), which the leaf apps may not
+# import; accounting registers its rate lookup here when it loads.
+RateSource = Callable[[str, date], Decimal]
+_rate_source: RateSource | None = None
+
+
+def set_rate_source(source: RateSource | None) -> None:
+    """`source(currency, day)`: base-currency units per unit of currency."""
+    global _rate_source
+    _rate_source = source
+
+
+def convert(amount: Decimal, *, from_currency: str, to_currency: str, day: date) -> Decimal:
+    """`amount` in another currency at the day's rates (unrounded)."""
+    if from_currency == to_currency:
+        return Decimal(amount)
+    if _rate_source is None:
+        raise LookupError("no exchange-rate source is registered (is the accounting app installed?)")
+    return Decimal(amount) * _rate_source(from_currency, day) / _rate_source(to_currency, day)

@@ -267,6 +267,7 @@ class OrderAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "placed_at"
     readonly_fields = [
         "number",
+        "payment_terms_days",
         "subtotal_amount",
         "discount_amount",
         "shipping_amount",
@@ -304,6 +305,7 @@ class OrderAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     "tax_amount",
                     "total",
                     "prices_include_tax",
+                    "payment_terms_days",
                 ]
             },
         ),
@@ -542,3 +544,4 @@ class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Order", ordering="order")
     def order_link(self, key: IdempotencyKey) -> str:
         return admin_change_link(Order, key.order_id, f"{key.order_id:08d}" if key.order_id else "")
+

@@ -152,6 +152,11 @@ class Order(models.Model):
     tax_total = MoneyField()
     grand_total = MoneyField()
     prices_include_tax = models.BooleanField(default=False)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Billed on account: each shipment is invoiced, due net N days. Empty: paid by card.",
+    )
     warehouse = models.ForeignKey(
         Warehouse,
         on_delete=models.PROTECT,
@@ -394,3 +399,6 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}:{self.key}"
+
+
+from .models_quotes import QUOTE_TRANSITIONS, Quote, QuoteEvent, QuoteLine  # noqa: E402, F401

@@ -16,11 +16,13 @@ A repeated call finds the shipment already handed over and is refused with
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from accounting.invoicing import InvoiceInput, InvoiceLineInput, invoice_issue
 from accounting.posting import GoodsOut, post_goods_out
 from inventory.services import stock_ship
 from oms.actors import Actor
@@ -173,17 +175,26 @@ def _hand_over(
 
 def _book_goods_out(fo: FulfillmentOrder, order, value: ShipmentValue, actor: Actor) -> None:
     """Revenue, tax and the cost of the goods, in this same transaction: a
-    shipment the books cannot take (no exchange rate yet) does not leave."""
+    shipment the books cannot take (no exchange rate yet) does not leave.
+    An order on account is invoiced per shipment: the invoice books the
+    receivable and revenue, the goods-out entry only the cost."""
     included = order.prices_include_tax
+    day = timezone.localdate()
+    goods_net = value.goods_value - (value.line_tax if included else 0)
+    shipping_net = value.shipping_charged - (value.shipping_tax if included else 0)
+    tax = value.line_tax + value.shipping_tax
+    if order.payment_terms_days is not None and goods_net + shipping_net + tax > 0:
+        _invoice(fo, order, value, day, actor)
+        goods_net = shipping_net = tax = Decimal(0)
     post_goods_out(
         ref=f"shipment:{fo.pk}",
-        day=timezone.localdate(),
+        day=day,
         memo=f"{fo.number} of order {order.number}",
         value=GoodsOut(
             currency=value.currency,
-            goods_net=value.goods_value - (value.line_tax if included else 0),
-            shipping_net=value.shipping_charged - (value.shipping_tax if included else 0),
-            tax=value.line_tax + value.shipping_tax,
+            goods_net=goods_net,
+            shipping_net=shipping_net,
+            tax=tax,
             costs=[
                 (round_money(lv.unit_cost * lv.quantity, lv.cost_currency), lv.cost_currency)
                 for lv in value.lines
@@ -191,6 +202,42 @@ def _book_goods_out(fo: FulfillmentOrder, order, value: ShipmentValue, actor: Ac
             ],
         ),
         channel_id=order.channel_id,
+        actor=actor,
+    )
+
+
+def _invoice(fo: FulfillmentOrder, order, value: ShipmentValue, day, actor: Actor) -> None:
+    included = order.prices_include_tax
+    customer = order.customer
+    lines = []
+    for lv in value.lines:
+        net = lv.value - (lv.tax if included else 0)
+        lines.append(
+            InvoiceLineInput(
+                sku=lv.line.sku.code,
+                description=lv.line.sku.name,
+                quantity=lv.quantity,
+                unit_price=round_money(net / lv.quantity, value.currency),
+                net_amount=net,
+                tax=lv.tax,
+            )
+        )
+    invoice_issue(
+        data=InvoiceInput(
+            source_ref=f"shipment:{fo.pk}",
+            order_ref=order.number,
+            customer_id=customer.pk,
+            customer_name=customer.company or customer.full_name or order.email,
+            customer_email=order.email,
+            billing_address=order.billing_address or order.shipping_address,
+            channel_id=order.channel_id,
+            currency=value.currency,
+            terms_days=order.payment_terms_days,
+            lines=lines,
+            shipping_net=value.shipping_charged - (value.shipping_tax if included else 0),
+            shipping_tax=value.shipping_tax,
+        ),
+        day=day,
         actor=actor,
     )
 

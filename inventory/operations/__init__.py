@@ -14,13 +14,14 @@ Split by subject: .stock (adjust, write off, put away, bin move), .transfers
 and .counts; import from here.
 """
 
-from .common import ADJUSTMENT_REASONS, WRITE_OFF_REASONS
+from .common import ADJUSTMENT_REASONS, STOCK_ADJUSTED_TOPIC, WRITE_OFF_REASONS
 from .counts import count_approve, count_cancel, count_record, count_start, count_submit
 from .stock import stock_adjust, stock_bin_move, stock_putaway, stock_write_off
 from .transfers import transfer_cancel, transfer_create, transfer_receive, transfer_ship
 
 __all__ = [
     "ADJUSTMENT_REASONS",
+    "STOCK_ADJUSTED_TOPIC",
     "WRITE_OFF_REASONS",
     "count_approve",
     "count_cancel",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from oms.errors import InsufficientStock, InvalidInput
+from oms.outbox import emit
 
 from ..bins import Removal, access_bin, plan_removals
 from ..models import (
@@ -28,6 +29,39 @@ ADJUSTMENT_REASONS = {
     "sample": "Used as a sample",
 }
 WRITE_OFF_REASONS = {"damaged", "expired", "lost", "theft", "recalled"}
+# The accounting hook for stock gained or lost outside buying and selling
+# (adjustments, write-offs, counts): accounting books it at cost.
+STOCK_ADJUSTED_TOPIC = "inventory.stock_adjusted"
+
+
+def _announce_adjustment(
+    *, kind: str, reason: str, reference: str, warehouse_id: int, changes: Iterable[tuple[SKU, int]]
+) -> None:
+    """Emit what stock came in (+) or went (-), at the SKUs' current cost, in
+    the transaction that changed it."""
+    lines = [
+        {
+            "sku_id": sku.pk,
+            "sku": sku.code,
+            "quantity": quantity,
+            "unit_cost": str(sku.unit_cost),
+            "cost_currency": sku.cost_currency,
+        }
+        for sku, quantity in changes
+        if quantity
+    ]
+    if lines:
+        emit(
+            STOCK_ADJUSTED_TOPIC,
+            {
+                "kind": kind,
+                "reason": reason,
+                "reference": reference,
+                "warehouse_id": warehouse_id,
+                "lines": lines,
+            },
+            aggregate=f"warehouse:{warehouse_id}",
+        )
 
 
 def _check_reason(reason: str, allowed: Iterable[str]) -> None:

@@ -21,6 +21,7 @@ from ..models import (
 )
 from ..services import _apply, _Delta, _lock_levels
 from .common import (
+    _announce_adjustment,
     _removals,
     _warehouse,
 )
@@ -136,6 +137,13 @@ def count_approve(*, sheet_id: int, actor: Actor, bin_id: int | None = None) -> 
         reference=f"count:{sheet.pk}",
         reason="cycle_count",
         actor=str(actor),
+    )
+    _announce_adjustment(
+        kind=kind,
+        reason="cycle_count",
+        reference=f"count:{sheet.pk}",
+        warehouse_id=sheet.warehouse_id,
+        changes=[(ln.sku, ln.variance) for ln in lines],
     )
     sheet.status = CountSheet.Status.APPROVED
     sheet.approved_at = timezone.now()

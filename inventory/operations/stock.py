@@ -19,6 +19,7 @@ from ..services import Key, _apply, _Delta, _lock_levels
 from .common import (
     ADJUSTMENT_REASONS,
     WRITE_OFF_REASONS,
+    _announce_adjustment,
     _check_reason,
     _removals,
     _sku,
@@ -53,6 +54,13 @@ def stock_adjust(
         levels = _lock_levels([key], create_missing=True)
         changes = [(key, kind, _Delta(on_hand=quantity, bin_id=target[sku.pk]))]
         _apply(levels, changes, reference=f"adjust:{reason}", reason=reason, note=note, actor=str(actor))
+        _announce_adjustment(
+            kind=kind,
+            reason=reason,
+            reference=f"adjust:{reason}",
+            warehouse_id=warehouse.pk,
+            changes=[(sku, quantity)],
+        )
         return levels[key]
     return _take_out(
         sku,
@@ -112,6 +120,9 @@ def _take_out(
     levels = _lock_levels([(sku.pk, warehouse.pk)])
     changes = _removals(levels, [Removal(sku, warehouse.pk, quantity, "quantity", source)], kind)
     _apply(levels, changes, reference=reference, reason=reason, note=note, actor=str(actor))
+    _announce_adjustment(
+        kind=kind, reason=reason, reference=reference, warehouse_id=warehouse.pk, changes=[(sku, -quantity)]
+    )
     return levels[(sku.pk, warehouse.pk)]
 
 

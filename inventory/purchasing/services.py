@@ -20,12 +20,12 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from oms.actors import Actor
 from oms.errors import InvalidInput, InvalidTransition, NotFound
-from oms.money import round_money
+from oms.money import convert, round_money
 from oms.outbox import emit
 
 from ..bins import incoming_bins
@@ -36,6 +36,7 @@ from ..models import (
     PurchaseOrder,
     PurchaseOrderEvent,
     PurchaseOrderLine,
+    StockLevel,
     StockMovement,
     Supplier,
     SupplierSKU,
@@ -47,9 +48,9 @@ Status = PurchaseOrder.Status
 SkuRef = int | str  # a SKU id or its code
 
 # Outbox topic of a receipt. Accounting subscribes to it (debit inventory,
-# credit goods-received-not-invoiced / payable); no handler exists until the
-# accounting issue lands, and the events wait in the outbox until then.
+# credit goods received not invoiced).
 PO_RECEIVED_TOPIC = "inventory.po_received"
+COST_QUANTUM = Decimal("0.0001")  # unit costs keep four decimals (MoneyField)
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,33 @@ def purchase_order_close(*, po_id: int, actor: Actor, reason: str = "") -> Purch
 # --- Receiving ---------------------------------------------------------------------
 
 
+def _average_costs(
+    quantities: Mapping[int, int], lines: Mapping[int, PurchaseOrderLine], currency: str
+) -> None:
+    """Moving-average cost: each SKU's unit cost becomes the average of the
+    units on hand (all locations, before this receipt) at the old cost and
+    the units received at the purchase order's cost, converted to the SKU's
+    cost currency at today's rate. The SKU rows are locked, so two receipts
+    of one SKU average one after the other."""
+    skus = list(SKU.objects.select_for_update().filter(pk__in=quantities).order_by("pk"))
+    held = dict(
+        StockLevel.objects.filter(sku_id__in=quantities)
+        .values("sku_id")
+        .annotate(units=Sum("on_hand"))
+        .values_list("sku_id", "units")
+    )
+    today = timezone.localdate()
+    for sku in skus:
+        cost = lines[sku.pk].unit_cost
+        if currency != sku.cost_currency:
+            cost = convert(cost, from_currency=currency, to_currency=sku.cost_currency, day=today)
+        before, received = max(held.get(sku.pk) or 0, 0), quantities[sku.pk]
+        sku.unit_cost = ((before * sku.unit_cost + received * cost) / (before + received)).quantize(
+            COST_QUANTUM
+        )
+    SKU.objects.bulk_update(skus, ["unit_cost"])
+
+
 @transaction.atomic
 def purchase_order_receive(
     *,
@@ -435,6 +463,7 @@ def purchase_order_receive(
     )
 
     levels = _lock_levels([(sku_id, po.warehouse_id) for sku_id in quantities], create_missing=True)
+    _average_costs(quantities, lines, po.currency)
     _apply(
         levels,
         [

@@ -114,6 +114,11 @@ class OrderIn(StrictSerializer):
     billing_address = AddressIn(required=False, allow_null=True)
     lines = LineIn(many=True, allow_empty=False, max_length=settings.MAX_ORDER_LINES)
     payment = PaymentIn(required=False, allow_null=True)
+    on_account = serializers.BooleanField(
+        default=False,
+        help_text="B2B: bill on account (invoiced with the customer's payment terms, no card). The "
+        "customer must have terms; an order over its credit limit is held for approval.",
+    )
     shipping_amount = serializers.DecimalField(
         **AMOUNT, required=False, help_text="Only from channels that set their own prices."
     )
@@ -198,6 +203,7 @@ def order_input(
             for ln in data["lines"]
         ],
         payment=payment_input(data.get("payment")),
+        on_account=data.get("on_account", False),
         external_id=data.get("external_id"),
         shipping_amount=data.get("shipping_amount"),
         expected_total=data.get("total"),
@@ -322,6 +328,7 @@ class OrderOut(serializers.ModelSerializer):
             "special_code",
             "priority",
             "hold_reason",
+            "payment_terms_days",
             "promised_at",
             "shipping_speed",
             "deliver_by",

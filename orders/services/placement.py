@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from customers.models import Customer
 from customers.services import customer_for_order
 from inventory.atp import Fulfilment, atp_promise_dates, promisable_by_location
 from inventory.models import SKU, Reservation, Warehouse
@@ -46,6 +47,7 @@ from ..models import Cart, Order, OrderLine, Payment, PaymentTransaction, PriceL
 from ..payments import Authorization, CardDetails, GatewayDeclined, GatewayUnavailable, get_gateway
 from ..payments.cards import card_problem
 from ..pricing import PricedOrder, price_lines, tax_rule_for
+from .credit import account_terms, credit_hold_reason
 from .idempotency import idempotency_bind, idempotency_claim, idempotency_release, request_fingerprint
 from .lifecycle import event_for
 from .payments import authorization_void
@@ -100,6 +102,11 @@ class OrderInput:
     deliver_by: date | None = None
     pickup_store: str = ""
     source: str = Order.Source.API
+    on_account: bool = False  # B2B: invoiced with payment terms, no card
+    payment_terms_days: int | None = None  # on account with these (shorter) terms
+    # Prices agreed beforehand (an accepted quote): the given unit prices and
+    # shipping stand even if the price list changed since. Never from the API.
+    agreed_prices: bool = False
     fingerprint_extra: dict = field(default_factory=dict)
 
     def fingerprint(self) -> str:
@@ -116,10 +123,15 @@ class OrderInput:
                 "total": self.expected_total,
                 "flags": [self.is_gift, self.gift_message, self.is_vip, self.is_replacement],
                 "payment": self.payment.gateway if self.payment else None,
+                "account": [self.billed_on_account, self.payment_terms_days, self.agreed_prices],
                 "delivery": [self.shipping_speed, str(self.deliver_by or ""), self.pickup_store],
                 **self.fingerprint_extra,
             }
         )
+
+    @property
+    def billed_on_account(self) -> bool:
+        return self.on_account or self.payment_terms_days is not None
 
 
 @dataclass
@@ -224,7 +236,7 @@ def _validate_and_price(data: OrderInput) -> _Plan:
     address = data.shipping_address
     tax = tax_rule_for(address["country"], address.get("region", ""))
     merchandise = sum((unit_prices[i] * ln.quantity - ln.discount for i, ln in enumerate(data.lines)), ZERO)
-    if channel.price_authority:
+    if channel.price_authority or (data.agreed_prices and data.shipping_amount is not None):
         shipping = data.shipping_amount or ZERO
     else:
         threshold = channel.free_shipping_threshold
@@ -309,6 +321,8 @@ def _price_list_prices(data: OrderInput, channel: Channel, skus: dict[str, SKU])
             problems[f"lines[{i}].sku"] = [f"'{ln.sku}' is not sold on channel {channel.code}"]
             continue
         price = round_money(price, data.currency)
+        if data.agreed_prices and ln.unit_price is not None:
+            price = round_money(ln.unit_price, data.currency)
         if ln.unit_price is not None and ln.unit_price != price:
             problems[f"lines[{i}].unit_price"] = [
                 f"is {round_money(ln.unit_price, data.currency)} but the current price is {price}"
@@ -388,6 +402,10 @@ def _hold_stock(
 
 def _check_payment(data: OrderInput, amount: Decimal) -> None:
     """Refuse what no gateway would accept before any stock is held."""
+    if data.billed_on_account:
+        if data.payment is not None:
+            raise InvalidInput.field("payment", "an order on account is invoiced: leave the card out")
+        return
     if amount <= 0:
         return
     if data.payment is None:
@@ -514,11 +532,20 @@ def _record(
     priced = plan.priced
     backordered = warehouse is None
     now = timezone.now()
+    terms, hold_reason = None, ""
+    if data.billed_on_account:
+        # Locked: two orders of one customer must not both fit under its limit.
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        terms = account_terms(customer, data.payment_terms_days)
+        hold_reason = credit_hold_reason(customer=customer, currency=data.currency, amount=priced.grand_total)
+    status = Order.Status.BACKORDERED if backordered else Order.Status.ALLOCATED
     order = Order.objects.create(
         channel=channel,
         external_id=data.external_id or None,
         source=Order.Source.CART if cart is not None else data.source,
-        status=Order.Status.BACKORDERED if backordered else Order.Status.ALLOCATED,
+        status=Order.Status.ON_HOLD if hold_reason else status,
+        hold_reason=hold_reason,
+        payment_terms_days=terms,
         customer=customer,
         email=customer.email,
         shipping_address=data.shipping_address,
@@ -599,7 +626,9 @@ def _record(
             f"backordered, promised for {promised_at or 'a date not known yet'}."
             if backordered
             else f"allocated from {warehouse.code}."
-        ),
+        )
+        + (f" On account, net {terms} days." if terms is not None else "")
+        + (f" On hold: {hold_reason}" if hold_reason else ""),
         data={
             "warehouse": None if backordered else warehouse.code,
             "grand_total": str(priced.grand_total),

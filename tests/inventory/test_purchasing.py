@@ -345,6 +345,10 @@ def test_receipt_writes_an_outbox_event_with_its_value(world):
 
 def test_receipt_value_is_rounded_in_the_order_currency(world):
     _, wh, _, _ = world
+    from accounting.models import ExchangeRate
+
+    # The SKU's cost is in USD: the receipt converts for the moving average.
+    ExchangeRate.objects.create(currency="JPY", day=timezone.localdate(), rate=Decimal("0.0067"))
     yen = make_supplier("NIPPON", currency="JPY")
     sku = SKUFactory()
     offer(yen, sku, cost="333")
