@@ -16,7 +16,7 @@ from datetime import date
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -232,4 +232,5 @@ urlpatterns = [
         EntryReverse.as_view(),
         name="accounting-entry-reverse",
     ),
+    path("", include("accounting.api_invoices")),
 ]

@@ -6,6 +6,7 @@ PostgreSQL everywhere, embedded or real (see oms/embedded.py).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -212,6 +213,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# Dunning: an open invoice this many days past its due date gets reminder 1, 2, 3...
+# (a friendly reminder, a second notice, a final notice); only the highest level
+# due is sent, once (accounting.dunning).
+DUNNING_LEVELS = tuple(int(days) for days in env_list("DUNNING_LEVELS", "1,14,30"))
+# The legal seller on invoices and quotes (empty: the channel's name), and how
+# customers pay invoices (printed on invoices and reminders), e.g. "IBAN DE89 ... BIC ...".
+MERCHANT_NAME = os.environ.get("MERCHANT_NAME", "")
+MERCHANT_TAX_ID = os.environ.get("MERCHANT_TAX_ID", "")
+# The seller's address as JSON, e.g. {"line1": "1 Main St", "city": "Newark", "country": "US"}.
+MERCHANT_ADDRESS = json.loads(os.environ.get("MERCHANT_ADDRESS") or "{}")
+MERCHANT_BANK_DETAILS = os.environ.get("MERCHANT_BANK_DETAILS", "")
 CELERY_BEAT_SCHEDULE = {
     "expire-reservations-and-carts": {
         "task": "orders.tasks.expire_reservations_and_carts",
@@ -244,6 +256,14 @@ CELERY_BEAT_SCHEDULE = {
     "abandoned-cart-digest": {
         "task": "orders.tasks.send_abandoned_cart_digest",
         "schedule": float(os.environ.get("DIGEST_INTERVAL_SECONDS", str(24 * 3600))),
+    },
+    "expire-quotes": {
+        "task": "orders.tasks.expire_quotes",
+        "schedule": float(os.environ.get("QUOTE_EXPIRY_INTERVAL_SECONDS", "3600")),
+    },
+    "invoice-reminders": {
+        "task": "accounting.tasks.send_invoice_reminders",
+        "schedule": float(os.environ.get("DUNNING_INTERVAL_SECONDS", str(24 * 3600))),
     },
 }
 
@@ -281,6 +301,8 @@ SPECTACULAR_SETTINGS = {
         "CartStatusEnum": "orders.models.Cart.Status",
         "PaymentStatusEnum": "orders.models.Payment.Status",
         "PurchaseOrderStatusEnum": "inventory.models.PurchaseOrder.Status",
+        "QuoteStatusEnum": "orders.models.Quote.Status",
+        "InvoiceStatusEnum": "accounting.models.Invoice.Status",
     },
 }
 

@@ -545,3 +545,5 @@ class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def order_link(self, key: IdempotencyKey) -> str:
         return admin_change_link(Order, key.order_id, f"{key.order_id:08d}" if key.order_id else "")
 
+
+from . import admin_quotes  # noqa: E402, F401  (registers the quote admins)

@@ -14,6 +14,7 @@ from oms.outbox import emit
 
 from .services import backorders_allocate, carts_expire
 from .services.backorders import late_orders_digest
+from .services.quotes import quotes_expire
 
 
 @shared_task(ignore_result=True)
@@ -49,3 +50,9 @@ def allocate_backorders() -> int:
 def send_late_orders_digest() -> int:
     """Beat: re-promise waiting backorders and tell the warehouse managers which will be late."""
     return len(late_orders_digest())
+
+
+@shared_task(ignore_result=True)
+def expire_quotes() -> int:
+    """Beat: sent quotes past their last valid day become expired."""
+    return quotes_expire()

@@ -11,10 +11,7 @@ from django.utils import timezone
 from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 
-from oms.errors import InvalidInput
-
-from ..models import FulfillmentOrder
-from .common import (
+from oms.documents import (
     DPI_THERMAL,
     address_lines,
     code128,
@@ -25,6 +22,9 @@ from .common import (
     thermal_module,
     warehouse_address,
 )
+from oms.errors import InvalidInput
+
+from ..models import FulfillmentOrder
 
 LABEL_SIZE = (4 * inch, 6 * inch)
 MARGIN = 12

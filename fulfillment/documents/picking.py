@@ -14,8 +14,9 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from oms.documents import Table, barcodable, barcode_cell, code128, draw_lines, fonts, paper_for, render_pages
+
 from ..models import PickList
-from .common import Table, barcodable, barcode_cell, code128, draw_lines, fonts, paper_for, render_pages
 
 MARGIN = 15 * mm
 ROW_HEIGHT = 40

@@ -14,20 +14,21 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from orders.models import Order
-
-from ..models import FulfillmentOrder
-from .common import (
+from oms.documents import (
     Table,
     address_lines,
     draw_lines,
     fonts,
     format_money,
     paper_for,
+    priced_lines_table,
     render_pages,
     warehouse_address,
     wrap,
 )
+from orders.models import Order
+
+from ..models import FulfillmentOrder
 
 MARGIN = 18 * mm
 
@@ -166,29 +167,16 @@ def draw_receipt(canvas: Canvas, order: Order) -> None:
         - 12
     )
 
-    usable = width - 2 * MARGIN
-    columns = [
-        ("Qty", 30, "r"),
-        ("  SKU", 90, "l"),
-        ("Item", usable - 30 - 90 - 4 * 72, "l"),
-        ("Unit price", 72, "r"),
-        ("Discount", 72, "r"),
-        ("Tax", 72, "r"),
-        ("Amount", 72, "r"),
-    ]
-    rows = [
-        [
-            line.quantity,
-            f"  {line.sku.code}",
-            line.sku.name,
-            money(line.unit_price),
-            money(-line.discount) if line.discount else "",
-            money(line.tax_amount),
-            money(line.line_total),
-        ]
-        for line in order.lines.select_related("sku").order_by("line_number")
-    ]
-    y = Table(canvas, columns, x=MARGIN, bottom=MARGIN + 110, new_page=new_page).rows(y, rows)
+    y = priced_lines_table(
+        canvas,
+        order.lines.select_related("sku").order_by("line_number"),
+        money,
+        width=width,
+        margin=MARGIN,
+        y=y,
+        bottom=MARGIN + 110,
+        new_page=new_page,
+    )
 
     y -= 8
     totals = [

@@ -4,10 +4,10 @@ same parcel), then the wave's pick lists."""
 
 from __future__ import annotations
 
+from oms.documents import finish, new_canvas
 from oms.errors import Conflict
 
 from ..models import FulfillmentOrder, Wave
-from .common import finish, new_canvas
 from .labels import draw_label
 from .picking import draw_pick_list
 from .slips import draw_packing_slip

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import catalog, views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("carts/<uuid:cart_id>/lines/", views.CartLines.as_view(), name="cart-lines"),
     path("carts/<uuid:cart_id>/lines/<str:sku>/", views.CartLineDetail.as_view(), name="cart-line"),
     path("carts/<uuid:cart_id>/checkout/", views.CartCheckout.as_view(), name="cart-checkout"),
+    path("", include("orders.api.quotes")),
 ]

@@ -5,6 +5,7 @@ from .carts import cart_checkout, cart_create, cart_set_line, carts_expire
 from .lifecycle import order_cancel, order_transition
 from .payments import payment_void
 from .placement import CustomerInput, LineInput, OrderInput, PaymentInput, PlacementResult, order_place
+from .quotes import quote_accept, quote_create, quote_reject, quote_send, quotes_expire
 
 __all__ = [
     "CustomerInput",
@@ -21,4 +22,9 @@ __all__ = [
     "order_place",
     "order_transition",
     "payment_void",
+    "quote_accept",
+    "quote_create",
+    "quote_reject",
+    "quote_send",
+    "quotes_expire",
 ]

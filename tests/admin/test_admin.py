@@ -88,6 +88,15 @@ ADMIN_MODELS = [
     "accounting.Period",
     "accounting.JournalEntry",
     "accounting.JournalLine",
+    "accounting.Invoice",
+    "accounting.InvoiceLine",
+    "accounting.InvoicePayment",
+    "accounting.InvoiceReminder",
+    "accounting.SupplierInvoice",
+    "accounting.SupplierPayment",
+    "orders.Quote",
+    "orders.QuoteLine",
+    "orders.QuoteEvent",
 ]
 
 # Written only by services: the admin shows them and nothing more.
@@ -108,6 +117,15 @@ READ_ONLY_MODELS = [
     "orders.IdempotencyKey",
     "accounting.JournalEntry",
     "accounting.JournalLine",
+    "accounting.Invoice",
+    "accounting.InvoiceLine",
+    "accounting.InvoicePayment",
+    "accounting.InvoiceReminder",
+    "accounting.SupplierInvoice",
+    "accounting.SupplierPayment",
+    "orders.Quote",
+    "orders.QuoteLine",
+    "orders.QuoteEvent",
 ]
 
 EDITABLE_MODELS = [
@@ -260,6 +278,72 @@ def _admin_purchase_order(warehouse: Warehouse, sku) -> None:
     purchase_order_receive(po_id=po.pk, receipts={sku.pk: 4}, actor=Actor.system())
 
 
+def _admin_receivables(n: int, day: date) -> None:
+    """An invoice partly paid and reminded, and a supplier invoice paid."""
+    from accounting.invoicing import (
+        InvoiceInput,
+        InvoiceLineInput,
+        invoice_issue,
+        invoice_payment_record,
+        supplier_invoice_record,
+        supplier_payment_record,
+    )
+    from accounting.models import InvoiceReminder
+
+    system = Actor.system()
+    line = InvoiceLineInput(
+        sku="SHOE", description="Shoe", quantity=2, unit_price=Decimal("20"), net_amount=Decimal("40")
+    )
+    invoice = invoice_issue(
+        data=InvoiceInput(
+            source_ref=f"admin:{n}",
+            customer_id=n,
+            customer_name=f"Buyer {n}",
+            customer_email=f"b{n}@example.com",
+            currency="USD",
+            terms_days=30,
+            lines=[line],
+            order_ref=f"{n:08d}",
+        ),
+        day=day,
+        actor=system,
+    )
+    invoice_payment_record(
+        invoice_id=invoice.pk, amount=Decimal("10"), day=day, reference=f"B{n}", actor=system
+    )
+    InvoiceReminder.objects.create(invoice=invoice, level=1, days_overdue=3, sent_to=invoice.customer_email)
+    bill = supplier_invoice_record(
+        supplier_id=n, supplier_name=f"Supplier {n}", number=f"S-{n}", currency="USD", issue_date=day,
+        due_date=day, net_total=Decimal("30"), tax_total=Decimal("0"), actor=system,
+    )  # fmt: skip
+    supplier_payment_record(
+        supplier_invoice_id=bill.pk, amount=Decimal("30"), day=day, reference=f"O{n}", actor=system
+    )
+
+
+def _admin_quote(catalog: _AdminCatalog, n: int, sku) -> None:
+    """A sent quote for a trade customer on account."""
+    from orders.services.quotes import QuoteInput, QuoteLineInput, quote_create, quote_send
+
+    buyer = customer_create(
+        channel=catalog.channel,
+        email=f"trade{n}@example.com",
+        company=f"Trade {n}",
+        payment_terms_days=30,
+        addresses=[{"name": f"Trade {n}", "line1": "3 Dock Rd", "city": "Reno", "country": "US"}],
+    )
+    quote = quote_create(
+        data=QuoteInput(
+            channel=catalog.channel,
+            customer_id=buyer.pk,
+            valid_until=timezone.localdate() + timedelta(days=30),
+            lines=[QuoteLineInput(sku=sku.code, quantity=2)],
+        ),
+        actor=Actor.system(),
+    )
+    quote_send(quote_id=quote.pk, actor=Actor.system())
+
+
 def _admin_grow(catalog: _AdminCatalog) -> None:
     """Add a row to every table the admin lists."""
     n = next(_serial)
@@ -295,6 +379,7 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
         postings=[Posting("1100", debit=Decimal("10.80")), Posting("4000", credit=Decimal("10.80"))],
         actor=Actor.system(),
     )
+    _admin_receivables(n, day)
     PostalCode.objects.create(
         country="US", postal_code=f"{89500 + n}", place_name=f"Reno {n}", latitude=39.5, longitude=-119.8
     )
@@ -305,6 +390,7 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
         tags=[f"tag{n}"],
         addresses=[{"name": f"Grow {n}", "line1": "2 Side St", "city": "Reno", "country": "US"}],
     )
+    _admin_quote(catalog, n, sku)
     cart_create(
         channel=catalog.channel, email=f"cart{n}@example.com", ship_country="US", lines=[(sku.code, 1)]
     )

@@ -22,11 +22,11 @@ from fulfillment.documents import (
     receipt_pdf,
     wave_documents_pdf,
 )
-from fulfillment.documents.common import fonts, format_money
 from fulfillment.models import FulfillmentOrder, PickList, PickListLine, Wave
 from fulfillment.packing import pack_complete, pack_scan
 from fulfillment.services.lifecycle import fo_transition
 from oms.actors import Actor
+from oms.documents import fonts, format_money
 from oms.errors import Conflict, InvalidInput
 from tests.factories import sku_in_stock
 

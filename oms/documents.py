@@ -1,6 +1,9 @@
 """What every printed document shares: fonts, page sizes, addresses, money,
 barcodes and a small table writer on a reportlab canvas.
 
+It lives in the kernel so every app can print (fulfillment's labels and slips,
+accounting's invoices, orders' quotes) without importing another app.
+
 Fonts: reportlab's built-in Helvetica only covers Latin-1, so a customer
 named "Zoë" prints but "Žofie", "Σοφία" or "Дмитрий" would not. When a
 DejaVu Sans TTF is found (settings.DOCUMENT_FONT_PATH, or the usual system
@@ -251,3 +254,42 @@ def barcode_cell(value: str, *, module_pt: float = 0.9, height_pt: float = 22) -
             canvas.drawString(x, y, value)
 
     return draw
+
+
+def priced_lines_table(
+    canvas: Canvas,
+    lines: Iterable[Any],
+    money: Callable[[Decimal], str],
+    *,
+    width: float,
+    margin: float,
+    y: float,
+    bottom: float,
+    new_page: Callable[[], float],
+) -> float:
+    """The priced lines of an order or a quote (quantity, SKU code and name,
+    unit price, discount, tax, amount) as a table across the page; returns
+    the y below it."""
+    usable = width - 2 * margin
+    columns = [
+        ("Qty", 30, "r"),
+        ("  SKU", 90, "l"),
+        ("Item", usable - 30 - 90 - 4 * 72, "l"),
+        ("Unit price", 72, "r"),
+        ("Discount", 72, "r"),
+        ("Tax", 72, "r"),
+        ("Amount", 72, "r"),
+    ]
+    rows = [
+        [
+            line.quantity,
+            f"  {line.sku.code}",
+            line.sku.name,
+            money(line.unit_price),
+            money(-line.discount) if line.discount else "",
+            money(line.tax_amount),
+            money(line.line_total),
+        ]
+        for line in lines
+    ]
+    return Table(canvas, columns, x=margin, bottom=bottom, new_page=new_page).rows(y, rows)
