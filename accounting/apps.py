@@ -7,7 +7,7 @@ class AccountingConfig(AppConfig):
     def ready(self) -> None:
         from oms.money import set_rate_source
 
-        from . import checks, handlers  # noqa: F401 - reconcile checks and outbox handlers
+        from . import checks, dunning, handlers  # noqa: F401 - reconcile checks and outbox handlers
         from .services import exchange_rate
 
         # Other apps convert (e.g. a purchase in another currency than a SKU's
