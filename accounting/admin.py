@@ -89,4 +89,4 @@ class JournalLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["entry", "account", "channel"]
 
 
-from . import admin_invoices  # noqa: E402, F401 - receivables and payables
+from . import admin_invoices, admin_reports  # noqa: E402, F401 - receivables / payables, the reports pages

@@ -234,3 +234,4 @@ urlpatterns = [
     ),
     path("", include("accounting.api_invoices")),
 ]
+urlpatterns += [path("", include("accounting.api_reports"))]  # the reports
