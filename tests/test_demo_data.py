@@ -59,6 +59,7 @@ def test_demo_data_builds_a_consistent_shop():
     check_warehouse_side()
     check_shipping_side()
     check_stock_levels_equal_the_ledger()
+    check_books()
 
 
 def check_channels_locations_and_catalogue():
@@ -208,3 +209,22 @@ def test_running_it_twice_changes_nothing():
     out = load_demo(orders=10, skus=20)
     assert "demo data already loaded" in out
     assert snapshot() == before
+
+
+def check_books():
+    """Wholesale buys on account and is invoiced per shipment; the books agree."""
+    from accounting.models import Invoice
+    from oms.reconcile import registered_checks
+
+    b2b = Order.objects.filter(channel__code="B2B")
+    assert b2b.exists() and not b2b.filter(payment_terms_days__isnull=True).exists()
+    assert Invoice.objects.exists()
+    assert not Invoice.objects.exclude(order_ref__in=[o.number for o in b2b]).exists()
+    checks = registered_checks()
+    for name in (
+        "every journal entry balances",
+        "the trial balance sums to zero",
+        "invoices and their payments agree with the ledger",
+        "every shipment that left is in the books",
+    ):
+        assert checks[name]() == [], name

@@ -46,7 +46,7 @@ from oms.actors import Actor
 from oms.demo.clock import clock_at
 from oms.errors import DomainError
 from oms.geo import geonames_lines, postal_codes_load
-from oms.models import OutboxEvent
+from oms.models import Channel, OutboxEvent
 from orders.models import Order
 
 ZONES_KM = [150, 600, 1800, 4500, 20000]
@@ -186,13 +186,15 @@ def seed_policies(*, big_order_value: Decimal = Decimal("1500")) -> None:
             priority=0 if store else 1,
         )
     SourcingPolicy.objects.create(channel=None, max_shipments=2, split_penalty=Decimal("4.00"))
-    RoutingRule.objects.create(
+    review = RoutingRule.objects.create(
         name="Review large orders",
         sequence=10,
         action=RoutingRule.Action.HOLD,
         min_order_value=big_order_value,
         hold_reason=f"Orders over {big_order_value} are checked by customer service before they ship.",
     )
+    # Wholesale orders are big by nature: their credit limits hold them instead.
+    review.channels.set(Channel.objects.exclude(kind=Channel.Kind.B2B))
     RoutingRule.objects.create(
         name="Replacements first",
         sequence=20,
@@ -223,8 +225,6 @@ def bring_up_to_date(*, log: Callable[[str], None]) -> dict[str, int]:
             decision = order_source(order_id=order_id, actor=Actor.system(), trigger="placement", book=book)
         if decision is not None:
             outcomes[str(decision.outcome)] += 1
-    first = Order.objects.order_by("placed_at").values_list("placed_at", flat=True).first()
-    seed_exchange_rates(since=timezone.localdate(first) if first else timezone.localdate())
     floor = work_the_floor()
     log(
         f"  fulfillment: {Carrier.objects.count()} carriers, {Box.objects.count()} boxes, "

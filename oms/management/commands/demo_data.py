@@ -38,6 +38,7 @@ from inventory.barcodes import make_ean13
 from inventory.models import SKU, Product, StockLevel, Warehouse
 from inventory.services import stock_receive
 from oms.actors import Actor
+from oms.demo import accounting as demo_accounting
 from oms.demo import fulfillment as demo_fulfillment
 from oms.demo import inventory as demo_inventory
 from oms.demo.clock import clock_at
@@ -191,8 +192,11 @@ class Command(BaseCommand):
             placed = self.place_orders(moments)
             cancelled = self.cancel_some(placed)
             self.finish_history(placed)
+            # Rates first: receipts in a supplier's currency convert at them (moving-average cost).
+            demo_fulfillment.seed_exchange_rates(since=timezone.localdate(min(moments) if moments else None))
             demo_inventory.bring_up_to_date(warehouses=self.warehouses, rng=self.rng, log=self.log)
             demo_fulfillment.bring_up_to_date(log=self.log)
+            demo_accounting.settle(rng=self.rng, log=self.log)
         self.summary(placed, cancelled, time.monotonic() - started)
 
     # --- steps -----------------------------------------------------------------
@@ -390,6 +394,10 @@ class Command(BaseCommand):
                     company=company,
                     is_vip=is_vip,
                     tags=[t for t, on in (("vip", is_vip), ("wholesale", bool(company))) if on],
+                    # Wholesale buys on account, net 30 (one net 14), within a credit limit
+                    # (the busiest buyer's is small, so some of its orders wait for approval).
+                    payment_terms_days=(14 if i == 1 else 30) if company else None,
+                    credit_limit=(Decimal("2500") if i == 0 else Decimal("60000")) if company else None,
                     addresses=[{**address, "is_default_shipping": True, "is_default_billing": True}],
                 )
                 people.append(
@@ -411,13 +419,14 @@ class Command(BaseCommand):
         else:
             shipping = person["address"]
         b2b = channel.code == "B2B"
-        n_lines = rng.randint(3, 8) if b2b else rng.choices([1, 2, 3, 4], weights=[50, 30, 15, 5])[0]
+        # Wholesale restocks a few lines by the case, in parcels a carrier takes (one box each).
+        n_lines = rng.randint(2, 4) if b2b else rng.choices([1, 2, 3, 4], weights=[50, 30, 15, 5])[0]
         # Popular items sell more: weight by a fixed, seeded popularity.
         specs = rng.choices(self.skus, weights=self.popularity, k=n_lines * 2)
         chosen = list(dict.fromkeys(s.code for s in specs))[:n_lines]
         lines = []
         for code in chosen:
-            qty = rng.randint(5, 40) if b2b else rng.choices([1, 2, 3], weights=[75, 18, 7])[0]
+            qty = rng.randint(3, 8) if b2b else rng.choices([1, 2, 3], weights=[75, 18, 7])[0]
             unit_price = discount = None
             if channel.price_authority:
                 unit_price = charm(self.spec_by_code[code].price * Decimal("0.85"), ".99")
@@ -456,7 +465,8 @@ class Command(BaseCommand):
             ),
             shipping_address=shipping,
             lines=lines,
-            payment=PaymentInput(gateway="test", card=card),
+            payment=None if b2b else PaymentInput(gateway="test", card=card),
+            on_account=b2b,
             external_id=external_id,
             shipping_amount=shipping_amount,
             expected_total=expected_total,
