@@ -23,6 +23,11 @@ class Customer(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     company = models.CharField(max_length=200, blank=True)
     is_vip = models.BooleanField(default=False)
+    language = models.CharField(
+        max_length=12,
+        blank=True,
+        help_text="Language of the customer's e-mails (e.g. en, zh-hant, el); empty: the site default.",
+    )
     payment_terms_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,

@@ -16,7 +16,7 @@ and .counts; import from here.
 
 from .common import ADJUSTMENT_REASONS, STOCK_ADJUSTED_TOPIC, WRITE_OFF_REASONS
 from .counts import count_approve, count_cancel, count_record, count_start, count_submit
-from .stock import stock_adjust, stock_bin_move, stock_putaway, stock_write_off
+from .stock import stock_adjust, stock_bin_move, stock_putaway, stock_return, stock_write_off
 from .transfers import transfer_cancel, transfer_create, transfer_receive, transfer_ship
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "stock_adjust",
     "stock_bin_move",
     "stock_putaway",
+    "stock_return",
     "stock_write_off",
     "transfer_cancel",
     "transfer_create",

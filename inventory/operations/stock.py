@@ -103,6 +103,29 @@ def stock_write_off(
     )
 
 
+@transaction.atomic
+def stock_return(
+    *, warehouse_id: int, sku_id: int, quantity: int, reference: str, actor: Actor, note: str = ""
+) -> StockLevel:
+    """Units a customer sent back, inspected as resellable, back on hand
+    (unlocated, at the returns desk, until put away). The returns app books
+    their cost; no adjustment event is announced."""
+    if quantity <= 0:
+        raise InvalidInput.field("quantity", "must be a positive whole number")
+    sku, warehouse = _sku(sku_id), _warehouse(warehouse_id)
+    key = (sku.pk, warehouse.pk)
+    levels = _lock_levels([key], create_missing=True)
+    _apply(
+        levels,
+        [(key, StockMovement.Kind.RETURN, _Delta(on_hand=quantity))],
+        reference=reference,
+        reason="customer_return",
+        note=note,
+        actor=str(actor),
+    )
+    return levels[key]
+
+
 def _take_out(
     sku: SKU,
     warehouse: Warehouse,

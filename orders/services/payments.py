@@ -18,9 +18,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounting.posting import post_card_capture
+from accounting.posting import post_card_capture, post_refund
 from oms.actors import Actor
-from oms.errors import Conflict, DomainError
+from oms.errors import Conflict, DomainError, InvalidInput
 from oms.money import quantum, round_money
 from oms.outbox import emit, handler
 
@@ -248,3 +248,146 @@ def _capture_declined(payment: Payment, *, key: str, amount: Decimal, message: s
     if not order.hold_reason:
         order.hold_reason = f"Payment capture declined ({key}): {message}"[:255]
         order.save(update_fields=["hold_reason", "updated_at"])
+
+
+@dataclass(frozen=True)
+class RefundSplit:
+    """What a refund gives back, net of tax, in the order's currency (for the books)."""
+
+    goods_net: Decimal
+    shipping_net: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+
+    @property
+    def total(self) -> Decimal:
+        return self.goods_net + self.shipping_net + self.tax
+
+
+@dataclass
+class RefundResult:
+    refunded: Decimal
+    declined: str = ""
+    replayed: bool = False
+
+
+def payment_refund(
+    *, order_id: int, key: str, split: RefundSplit, actor: Actor | None = None
+) -> RefundResult:
+    """Give `split.total` back to the order's captured card payments (oldest
+    first), once per `key` (e.g. "return RMA00000012"): a call with a key
+    already recorded refunds only what that key has not refunded yet. More
+    than was captured and not yet refunded is refused, naming the amount.
+    Each gateway refund is a PaymentTransaction and a card-refund entry in
+    the books (sales returns, shipping income and tax vs card clearing), in
+    the transaction that records it. Runs the gateway call outside any
+    transaction; an unreachable gateway raises GatewayUnavailable."""
+    actor = actor or Actor.system()
+    amount = split.total
+    if amount <= 0:
+        raise InvalidInput.field("amount", "must be above zero", code="negative_amount")
+    marker = f"{key}:"
+    with _capture_lock(order_id):
+        done = sum(
+            PaymentTransaction.objects.filter(
+                order_id=order_id,
+                kind=PaymentTransaction.Kind.REFUND,
+                success=True,
+                message__startswith=marker,
+            ).values_list("amount", flat=True),
+            Decimal(0),
+        )
+        left = amount - done
+        if left <= 0:
+            return RefundResult(refunded=Decimal(0), replayed=True)
+        payments = list(
+            Payment.objects.filter(order_id=order_id, amount_captured__gt=F("amount_refunded")).order_by("id")
+        )
+        refundable = sum((p.amount_captured - p.amount_refunded for p in payments), Decimal(0))
+        if left > refundable:
+            currency = payments[0].currency if payments else ""
+            raise InvalidInput.field(
+                "amount",
+                f"{left} is more than the {refundable} {currency} paid and not yet refunded",
+                code="refund_exceeds_payment",
+            )
+        refunded = Decimal(0)
+        for payment in payments:
+            take = min(left, payment.amount_captured - payment.amount_refunded)
+            try:
+                reference = get_gateway(payment.gateway).refund(
+                    reference=payment.reference, amount=take, currency=payment.currency
+                )
+            except GatewayDeclined as exc:
+                PaymentTransaction.objects.create(
+                    payment=payment,
+                    order_id=order_id,
+                    kind=PaymentTransaction.Kind.REFUND,
+                    amount=take,
+                    currency=payment.currency,
+                    success=False,
+                    message=f"{key}: declined: {exc.message}"[:255],
+                )
+                return RefundResult(refunded=refunded, declined=exc.message)
+            part = _share_of(split, take, left, done=refunded, currency=payment.currency)
+            _refund_recorded(payment, key=key, amount=take, reference=reference, split=part, actor=actor)
+            refunded += take
+            left -= take
+            if left <= 0:
+                break
+        return RefundResult(refunded=refunded)
+
+
+def _share_of(
+    split: RefundSplit, take: Decimal, left: Decimal, *, done: Decimal, currency: str
+) -> RefundSplit:
+    """The part of `split` that `take` (of the `left` still to refund) stands for."""
+    if take == left and done == 0:
+        return split
+    share = Fraction(take) / Fraction(split.total)
+    goods = amount_share(split.goods_net, share, currency)
+    shipping = amount_share(split.shipping_net, share, currency)
+    return RefundSplit(goods_net=goods, shipping_net=shipping, tax=max(take - goods - shipping, Decimal(0)))
+
+
+@transaction.atomic
+def _refund_recorded(
+    payment: Payment, *, key: str, amount: Decimal, reference: str, split: RefundSplit, actor: Actor
+) -> None:
+    Payment.objects.filter(pk=payment.pk).update(amount_refunded=F("amount_refunded") + amount)
+    payment.refresh_from_db(fields=["amount_refunded", "amount_captured", "amount_authorized"])
+    fully = payment.amount_refunded >= payment.amount_captured
+    Payment.objects.filter(pk=payment.pk).update(
+        status=Payment.Status.REFUNDED if fully else Payment.Status.PARTIALLY_REFUNDED
+    )
+    record = PaymentTransaction.objects.create(
+        payment=payment,
+        order_id=payment.order_id,
+        kind=PaymentTransaction.Kind.REFUND,
+        amount=amount,
+        currency=payment.currency,
+        success=True,
+        gateway_reference=reference,
+        message=f"{key}: refunded",
+    )
+    order = Order.objects.only("channel_id").get(pk=payment.order_id)
+    OrderEvent.objects.create(
+        order_id=payment.order_id,
+        kind="payment_refunded",
+        actor_type=actor.type,
+        actor_user=actor.user if actor.type == "staff" else None,
+        actor_channel=actor.channel if actor.type == "channel" else None,
+        message=f"Refunded {amount} {payment.currency} for {key}.",
+        data={"payment_id": payment.pk, "key": key, "amount": str(amount)},
+    )
+    # Unlike a capture, the refund is ours to decide: if the books cannot take
+    # it (no rate for the currency), it is not recorded and the call fails.
+    post_refund(
+        ref=f"refund:{record.pk}",
+        day=timezone.localdate(),
+        currency=payment.currency,
+        goods_net=split.goods_net,
+        shipping_net=split.shipping_net,
+        tax=split.tax,
+        channel_id=order.channel_id,
+        actor=actor,
+    )

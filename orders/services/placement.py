@@ -480,7 +480,7 @@ def _promise_date(data: OrderInput, plan: _Plan) -> date | None:
     every line after the units promised to backorders ahead of it (same or
     higher priority, all earlier), plus the handling days. None if nothing on
     the way covers a line."""
-    priority = VIP_PRIORITY if data.is_vip else 0
+    priority = VIP_PRIORITY if data.is_vip or data.is_replacement else 0
     ahead = dict(
         OrderLine.objects.filter(
             order__status=Order.Status.BACKORDERED, order__priority__gte=priority, sku_id__in=plan.quantities
@@ -568,7 +568,8 @@ def _record(
         is_vip=is_vip,
         is_replacement=data.is_replacement,
         special_code=_special_code(data, is_vip),
-        priority=VIP_PRIORITY if is_vip else 0,
+        # Replacements (a customer already let down) and VIPs are allocated first.
+        priority=VIP_PRIORITY if is_vip or data.is_replacement else 0,
         notes=data.notes,
         placed_at=now,
         created_by=data.actor.user if data.actor.type == "staff" else None,
