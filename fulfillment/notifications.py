@@ -9,10 +9,8 @@ copy should a crash fall between sending and recording).
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from oms.actors import Actor
-from oms.mail import send_templated
+from oms.mail import send_order_email
 from oms.outbox import handler
 
 from .models import FulfillmentOrder
@@ -35,13 +33,11 @@ def order_shipped(event) -> None:
     if fo.events.filter(kind=SENT_KIND).exists():
         return
     order = fo.order
-    send_templated(
+    send_order_email(
         event=event,
-        to=[order.email],
+        order=order,
         template="emails/order_shipped",
         context={
-            "order": order,
-            "channel": order.channel,
             "shipment": fo,
             "carrier": fo.service.carrier if fo.service_id else None,
             "service": fo.service,
@@ -54,6 +50,5 @@ def order_shipped(event) -> None:
             and event.payload.get("order_share", {}).get("before") == "0",
             "destination": {k: fo.ship_to.get(k, "") for k in ("city", "country")},
         },
-        from_email=order.channel.sender_email or settings.DEFAULT_FROM_EMAIL,
     )
     fo_event(fo, SENT_KIND, Actor.system(), message=f"To {order.email}", data={"outbox_event": event.pk})

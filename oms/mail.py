@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from .models import OutboxEvent
 
@@ -27,3 +28,27 @@ def send_templated(
     )
     message.attach_alternative(html, "text/html")
     message.send(fail_silently=False)
+
+
+def customer_language(customer) -> str:
+    """The language a customer reads: theirs when the site has it, else the site's."""
+    for code in ((getattr(customer, "language", "") if customer else "") or "", settings.LANGUAGE_CODE):
+        try:
+            return translation.get_supported_language_variant(code.strip().lower())
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def send_order_email(*, event: OutboxEvent, order, template: str, context: dict | None = None) -> None:
+    """An e-mail about an order to its customer: rendered (subject, text, HTML,
+    dates) in the customer's language, from the order's channel's sender."""
+    channel = order.channel
+    with translation.override(customer_language(order.customer)):
+        send_templated(
+            event=event,
+            to=[order.email],
+            template=template,
+            context={"order": order, "channel": channel, **(context or {})},
+            from_email=channel.sender_email or settings.DEFAULT_FROM_EMAIL,
+        )

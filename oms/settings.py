@@ -133,6 +133,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en-us")
+# The languages customer e-mails and pages ship in (Customer.language picks one).
+LANGUAGES = [("en", "English"), ("zh-hant", "繁體中文"), ("el", "Ελληνικά")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -190,6 +193,10 @@ MAX_LINE_QUANTITY = int(os.environ.get("MAX_LINE_QUANTITY", "10000"))
 MAX_ORDER_LINES = int(os.environ.get("MAX_ORDER_LINES", "500"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12"))
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Post-sale: the follow-up e-mail (rating, "did everything arrive?") goes out
+# this many days after delivery; its answer links work this many days.
+FOLLOW_UP_DAYS = int(os.environ.get("FOLLOW_UP_DAYS", "7"))
+ANSWER_LINK_MAX_AGE_DAYS = int(os.environ.get("ANSWER_LINK_MAX_AGE_DAYS", "60"))
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -265,6 +272,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounting.tasks.send_invoice_reminders",
         "schedule": float(os.environ.get("DUNNING_INTERVAL_SECONDS", str(24 * 3600))),
     },
+    "post-sale-follow-ups": {
+        "task": "returns.tasks.send_follow_ups",
+        "schedule": float(os.environ.get("FOLLOW_UP_INTERVAL_SECONDS", "3600")),
+    },
 }
 
 # --- API ----------------------------------------------------------------------
@@ -303,6 +314,11 @@ SPECTACULAR_SETTINGS = {
         "PurchaseOrderStatusEnum": "inventory.models.PurchaseOrder.Status",
         "QuoteStatusEnum": "orders.models.Quote.Status",
         "InvoiceStatusEnum": "accounting.models.Invoice.Status",
+        "OrderSourceEnum": "orders.models.Order.Source",
+        "ReturnStatusEnum": "returns.models.ReturnRequest.Status",
+        "ReturnSourceEnum": "returns.models.ReturnRequest.Source",
+        "ReturnReasonEnum": "returns.models.ReturnLine.Reason",
+        "CaseStatusEnum": "returns.models.CustomerCase.Status",
     },
 }
 

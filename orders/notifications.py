@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from oms.mail import send_templated
+from oms.mail import send_order_email, send_templated
 from oms.outbox import handler
 
 from .models import Cart, Order
@@ -24,24 +24,17 @@ def order_confirmation(event) -> None:
         .prefetch_related("lines__sku")
         .get(pk=event.payload["order_id"])
     )
-    send_templated(
-        event=event,
-        to=[order.email],
-        template="emails/order_confirmation",
-        context={"order": order, "channel": order.channel},
-        from_email=_sender(order.channel),
-    )
+    send_order_email(event=event, order=order, template="emails/order_confirmation")
 
 
 @handler("order.cancelled", name="email.order_cancelled")
 def order_cancelled(event) -> None:
-    order = Order.objects.select_related("channel").get(pk=event.payload["order_id"])
-    send_templated(
+    order = Order.objects.select_related("channel", "customer").get(pk=event.payload["order_id"])
+    send_order_email(
         event=event,
-        to=[order.email],
+        order=order,
         template="emails/order_cancelled",
-        context={"order": order, "channel": order.channel, "reason": event.payload.get("reason", "")},
-        from_email=_sender(order.channel),
+        context={"reason": event.payload.get("reason", "")},
     )
 
 

@@ -1,0 +1,15 @@
+"""Periodic work (beat) for post-sale. Tasks call one service and are safe to
+run twice or concurrently."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .notifications import follow_ups_queue
+
+
+@shared_task(ignore_result=True)
+def send_follow_ups() -> int:
+    """Beat (hourly): queue the follow-up e-mails of orders delivered
+    FOLLOW_UP_DAYS ago (rating, "did everything arrive?")."""
+    return follow_ups_queue()
