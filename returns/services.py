@@ -17,16 +17,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from accounting.posting import post_restock
 from fulfillment.models import FulfillmentOrder
-from inventory.models import Warehouse
+from inventory.models import SKU, Warehouse
 from inventory.operations import stock_return
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from oms.models import Channel
 from oms.money import round_money
 from oms.outbox import emit
 from orders.models import Order, OrderLine
@@ -95,17 +97,23 @@ def policy_problems(
         )
     for line, _ in lines:
         sku = line.sku
-        if sku.code in policy.non_returnable_skus:
-            problems.append(f"{sku.code} cannot be returned")
-        elif sku.product.category and sku.product.category in policy.non_returnable_categories:
-            problems.append(f"{sku.code} ({sku.product.category}) cannot be returned")
+        if final_sale(sku, policy):
+            category = f" ({sku.product.category})" if sku.code not in policy.non_returnable_skus else ""
+            problems.append(f"{sku.code}{category} cannot be returned")
     return problems
+
+
+def final_sale(sku, policy: ReturnPolicy) -> bool:
+    """The policy excludes this SKU, by code or by its product's category."""
+    category = sku.product.category
+    excluded = bool(category and category in policy.non_returnable_categories)
+    return excluded or sku.code in policy.non_returnable_skus
 
 
 # --- Request ------------------------------------------------------------------------
 
 
-def _returnable(order: Order) -> dict[int, int]:
+def returnable_units(order: Order) -> dict[int, int]:
     """Units per order line that have shipped and are not already in a return."""
     taken = dict(
         ReturnLine.objects.filter(request__order=order, request__status__in=OPEN_STATUSES)
@@ -173,7 +181,7 @@ def return_request(
         if order is None:
             raise NotFound(f"Order {order_id} does not exist.")
         order_lines = {ln.pk: ln for ln in order.lines.select_related("sku__product")}
-        left = _returnable(order)
+        left = returnable_units(order)
         problems: dict[str, list[str]] = {}
         wanted: dict[int, int] = defaultdict(int)
         for i, ln in enumerate(lines):
@@ -571,3 +579,51 @@ def return_exchange(*, return_id: int, actor: Actor, lines: Mapping[str, int] | 
         if request.status == Status.RECEIVED:
             _move(request, Status.COMPLETED, actor, kind="exchanged")
     return request
+
+
+# --- Policies and the customer-service queue ------------------------------------------
+
+
+@transaction.atomic
+def return_policy_set(*, channel: Channel | None, values: dict) -> ReturnPolicy:
+    """Replace a channel's (or the default) policy. Unknown SKU and location codes are refused."""
+    codes = list(dict.fromkeys(values["locations"]))
+    locations = list(Warehouse.objects.filter(code__in=codes, is_active=True))
+    unknown = sorted(set(codes) - {w.code for w in locations})
+    if unknown:
+        raise InvalidInput.field("locations", f"no active location: {', '.join(unknown)}")
+    skus = list(dict.fromkeys(values["non_returnable_skus"]))
+    unknown = sorted(set(skus) - set(SKU.objects.filter(code__in=skus).values_list("code", flat=True)))
+    if unknown:
+        raise InvalidInput.field("non_returnable_skus", f"no SKU: {', '.join(unknown[:20])}")
+    policy, _ = ReturnPolicy.objects.select_for_update().get_or_create(channel=channel)
+    policy.window_days = values["window_days"]
+    policy.non_returnable_skus = skus
+    policy.non_returnable_categories = list(dict.fromkeys(values["non_returnable_categories"]))
+    policy.restocking_fee_pct = values["restocking_fee_pct"]
+    policy.return_shipping_paid_by = values["return_shipping_paid_by"]
+    policy.refund_original_shipping = values["refund_original_shipping"]
+    policy.instructions = values["instructions"]
+    policy.save()
+    policy.locations.set(locations)
+    return policy
+
+
+@transaction.atomic
+def case_update(*, case_id: int, values: dict) -> CustomerCase:
+    case = CustomerCase.objects.select_for_update().filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(f"Case {case_id} does not exist.")
+    if "assigned_to" in values:
+        user_id = values["assigned_to"]
+        if (
+            user_id is not None
+            and not get_user_model().objects.filter(pk=user_id, is_staff=True, is_active=True).exists()
+        ):
+            raise InvalidInput.field("assigned_to", f"no active staff user {user_id}")
+        case.assigned_to_id = user_id
+    if "status" in values and values["status"] != case.status:
+        case.status = values["status"]
+        case.resolved_at = timezone.now() if case.status == CustomerCase.Status.RESOLVED else None
+    case.save(update_fields=["status", "assigned_to", "resolved_at"])
+    return case

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("orders.api")),
     path("", include("fulfillment.api")),
     path("", include("accounting.api")),
+    path("", include("returns.api")),
 ]

@@ -44,7 +44,7 @@ from orders.services import (
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_APPS = ["oms", "customers", "inventory", "orders", "accounting"]
+ADMIN_APPS = ["oms", "customers", "inventory", "orders", "accounting", "returns"]
 
 # Every model of the four apps, as "app_label.ModelName".
 ADMIN_MODELS = [
@@ -97,6 +97,13 @@ ADMIN_MODELS = [
     "orders.Quote",
     "orders.QuoteLine",
     "orders.QuoteEvent",
+    "returns.ReturnPolicy",
+    "returns.ReturnRequest",
+    "returns.ReturnLine",
+    "returns.ReturnEvent",
+    "returns.CustomerCase",
+    "returns.PostSaleAnswer",
+    "returns.FollowUp",
 ]
 
 # Written only by services: the admin shows them and nothing more.
@@ -126,6 +133,11 @@ READ_ONLY_MODELS = [
     "orders.Quote",
     "orders.QuoteLine",
     "orders.QuoteEvent",
+    "returns.ReturnRequest",
+    "returns.ReturnLine",
+    "returns.ReturnEvent",
+    "returns.PostSaleAnswer",
+    "returns.FollowUp",
 ]
 
 EDITABLE_MODELS = [
@@ -149,6 +161,8 @@ EDITABLE_MODELS = [
     "accounting.Account",
     "accounting.ExchangeRate",
     "accounting.Period",
+    "returns.ReturnPolicy",
+    "returns.CustomerCase",
 ]
 
 _serial = count(1)
@@ -344,6 +358,66 @@ def _admin_quote(catalog: _AdminCatalog, n: int, sku) -> None:
     quote_send(quote_id=quote.pk, actor=Actor.system())
 
 
+def _admin_returns(catalog: _AdminCatalog, n: int, other_channel: Channel, store: Warehouse) -> None:
+    """An order collected in store, one return of it authorized and one
+    waiting for review (with its case), the customer's post-sale answer (a
+    missing item: another case) and follow-up, and a policy for a channel."""
+    from fulfillment.models import Box, FulfillmentOrder
+    from fulfillment.packing import pack_complete, pack_scan
+    from fulfillment.services.lifecycle import fulfillment_order_create
+    from fulfillment.shipping import pickup_collect
+    from returns.answers import post_sale_answer_record
+    from returns.models import FollowUp, ReturnPolicy
+    from returns.services import ReturnLineInput, return_request
+
+    system = Actor.system()
+    Box.objects.get_or_create(
+        code="ADM-BOX",
+        defaults={
+            "name": "Admin test box",
+            "inner_length_mm": 600,
+            "inner_width_mm": 400,
+            "inner_height_mm": 400,
+            "empty_weight_grams": 300,
+            "max_weight_grams": 30000,
+            "cost": Decimal("1.00"),
+        },
+    )
+    order = _admin_place(catalog, email=f"returner{n}@example.com", quantity=2)
+    [line] = order.lines.all()
+    fo = fulfillment_order_create(
+        order=order,
+        warehouse_id=order.warehouse_id,
+        lines=[(line, 2)],
+        actor=system,
+        method=FulfillmentOrder.Method.PICKUP,
+    )
+    pack_scan(fulfillment_order_id=fo.pk, barcode=catalog.sku.barcode, actor=system, quantity=2)
+    pack_complete(fulfillment_order_id=fo.pk, actor=system)
+    pickup_collect(fulfillment_order_id=fo.pk, actor=system)
+    return_request(
+        order_id=order.pk,
+        lines=[ReturnLineInput(order_line_id=line.pk, quantity=1, reason="size_fit", note="Too small")],
+        actor=system,
+        source="staff",
+    )
+    return_request(
+        order_id=order.pk,
+        lines=[ReturnLineInput(order_line_id=line.pk, quantity=1, reason="defective")],
+        actor=system,
+        source="staff",
+        allow_review=True,
+        today=timezone.localdate() + timedelta(days=365),  # long past the return window
+    )
+    post_sale_answer_record(order_id=order.pk, kind="rating", value="4")
+    post_sale_answer_record(order_id=order.pk, kind="arrived", value="missing", comment="No laces")
+    FollowUp.objects.create(order=order, sent_at=timezone.now())
+    policy = ReturnPolicy.objects.create(
+        channel=other_channel, window_days=14, non_returnable_categories=["gift cards"]
+    )
+    policy.locations.add(store)
+
+
 def _admin_grow(catalog: _AdminCatalog) -> None:
     """Add a row to every table the admin lists."""
     n = next(_serial)
@@ -397,6 +471,7 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
     _admin_place(
         catalog, email=f"buyer{n}@example.com", sku=sku, idempotency_key=f"grow-{n}", is_vip=n % 2 == 0
     )
+    _admin_returns(catalog, n, other_channel, warehouse)
 
 
 @pytest.fixture
@@ -795,3 +870,68 @@ def test_related_list_links_are_allowed_lookups(admin_client, _admin_catalog):
         response = admin_client.get(_changelist_url(label), params)
         assert response.status_code == 200
         assert response.context["cl"].result_count >= 1
+
+
+# --- Returns and post-sale -------------------------------------------------------------------
+
+
+def test_return_actions_go_through_the_services(admin_client, admin_user, _admin_world):
+    from returns.models import ReturnRequest
+
+    waiting = ReturnRequest.objects.get(status="requested")
+    authorized = ReturnRequest.objects.get(status="authorized")
+    url = _changelist_url("returns.ReturnRequest")
+    response = admin_client.post(
+        url, {"action": "authorize_returns", ACTION_CHECKBOX_NAME: [waiting.pk, authorized.pk]}, follow=True
+    )
+    waiting.refresh_from_db()
+    assert waiting.status == "authorized"
+    event = waiting.events.get(kind="authorized")
+    assert (event.actor_type, event.actor_user, event.from_status) == ("staff", admin_user, "requested")
+    sent = _messages(response)
+    assert (message_levels.SUCCESS, "Authorized 1 return(s).") in sent
+    [error] = [text for level, text in sent if level == message_levels.ERROR]
+    assert authorized.number in error and "authorized" in error
+
+    admin_client.post(url, {"action": "cancel_returns", ACTION_CHECKBOX_NAME: [authorized.pk]})
+    authorized.refresh_from_db()
+    assert authorized.status == "cancelled"
+    assert authorized.events.get(kind="cancelled").message == "Cancelled by staff in admin"
+
+
+def test_return_page_shows_lines_and_history_and_search_finds_the_rma(admin_client, _admin_world):
+    from returns.models import ReturnRequest
+
+    request = ReturnRequest.objects.get(status="authorized")
+    content = admin_client.get(_url("returns.ReturnRequest", "change", request.pk)).content.decode()
+    assert request.number in content and "Too small" in content and "requested" in content
+    assert 'name="_save"' not in content
+    for term in (request.number, request.number.lower()):
+        response = admin_client.get(_changelist_url("returns.ReturnRequest"), {"q": term})
+        assert [r.pk for r in response.context["cl"].result_list] == [request.pk]
+
+
+def test_case_queue_lists_open_cases_first_and_staff_work_them(admin_client, admin_user, _admin_world):
+    from returns.models import CustomerCase
+
+    cases = list(CustomerCase.objects.order_by("pk"))
+    assert {c.kind for c in cases} == {"return_review", "missing_item"}
+    first, second = cases[0], cases[1]
+    CustomerCase.objects.filter(pk=first.pk).update(status="resolved", resolved_at=timezone.now())
+    url = _changelist_url("returns.CustomerCase")
+    listed = [c.pk for c in admin_client.get(url).context["cl"].result_list]
+    assert listed[-1] == first.pk and listed[0] == second.pk
+    assert first.pk not in [c.pk for c in admin_client.get(url, {"queue": "todo"}).context["cl"].result_list]
+    assert admin_client.get(url, {"queue": "mine"}).context["cl"].result_count == 0
+
+    form = admin_client.get(_url("returns.CustomerCase", "change", second.pk)).context["adminform"].form
+    assert set(form.fields) == {"status", "assigned_to"}
+    response = admin_client.post(
+        _url("returns.CustomerCase", "change", second.pk),
+        {"status": "resolved", "assigned_to": admin_user.pk, "subject": "tampered"},
+    )
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert (second.status, second.assigned_to, second.subject) == ("resolved", admin_user, cases[1].subject)
+    assert second.resolved_at is not None
+    assert admin_client.get(url, {"queue": "mine"}).context["cl"].result_count == 1

@@ -229,3 +229,23 @@ def test_an_unshipped_order_has_nothing_to_return(channel, warehouse):
             source="api",
         )
     assert "0 shipped" in err.value.message
+
+
+def test_refunding_more_than_was_paid_is_refused_and_changes_nothing(delivered):
+    from orders.services.payments import RefundSplit, payment_refund
+
+    order, _, _ = delivered
+    paid = Payment.objects.get(order=order).amount_captured
+    with pytest.raises(InvalidInput) as err:
+        payment_refund(order_id=order.pk, key="goodwill", split=RefundSplit(goods_net=paid + D("0.01")))
+    assert err.value.code == "refund_exceeds_payment" and str(paid) in err.value.message
+    assert not PaymentTransaction.objects.filter(kind="refund").exists()
+    assert not JournalEntry.objects.filter(source_type="card_refund").exists()
+    assert Payment.objects.get(order=order).amount_refunded == 0
+    # Up to what was paid, in two goes; then nothing is left to refund.
+    payment_refund(order_id=order.pk, key="goodwill", split=RefundSplit(goods_net=D("10.00")))
+    payment_refund(order_id=order.pk, key="rest", split=RefundSplit(goods_net=paid - D("10.00")))
+    with pytest.raises(InvalidInput):
+        payment_refund(order_id=order.pk, key="more", split=RefundSplit(goods_net=D("0.01")))
+    assert Payment.objects.get(order=order).status == "refunded"
+    assert reconcile_problems() == {}
