@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("oms.api.urls")),
+    path("returns/", include("returns.urls")),
     path("", include("fulfillment.urls")),
 ]
