@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_b2b_terms'),
+        ("customers", "0002_b2b_terms"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='language',
-            field=models.CharField(blank=True, help_text="Language of the customer's e-mails (e.g. en, zh-hant, el); empty: the site default.", max_length=12),
+            model_name="customer",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                help_text="Language of the customer's e-mails (e.g. en, zh-hant, el); empty: the site default.",
+                max_length=12,
+            ),
         ),
     ]

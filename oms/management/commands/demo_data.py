@@ -41,6 +41,7 @@ from oms.actors import Actor
 from oms.demo import accounting as demo_accounting
 from oms.demo import fulfillment as demo_fulfillment
 from oms.demo import inventory as demo_inventory
+from oms.demo import returns as demo_returns
 from oms.demo.clock import clock_at
 from oms.demo.data import (
     BARCODE_PREFIX,
@@ -197,6 +198,7 @@ class Command(BaseCommand):
             demo_inventory.bring_up_to_date(warehouses=self.warehouses, rng=self.rng, log=self.log)
             demo_fulfillment.bring_up_to_date(log=self.log)
             demo_accounting.settle(rng=self.rng, log=self.log)
+            demo_returns.bring_up_to_date(rng=self.rng, log=self.log)
         self.summary(placed, cancelled, time.monotonic() - started)
 
     # --- steps -----------------------------------------------------------------
