@@ -33,6 +33,7 @@ from oms.admin import (
 from oms.errors import DomainError
 from oms.money import has_valid_precision
 
+from .admin_staff_order import staff_order_urls
 from .models import (
     Cart,
     CartLine,
@@ -320,6 +321,10 @@ class OrderAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         ("Notes", {"fields": ["hold_reason", "notes", "updated_at"]}),
     ]
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+
+    def get_urls(self) -> list:
+        return [*staff_order_urls(self.admin_site, self.opts), *super().get_urls()]
+
     actions = ["cancel_orders"]
 
     subtotal_amount = money_column("subtotal", "Subtotal", lambda order: order.currency)
@@ -546,4 +551,5 @@ class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return admin_change_link(Order, key.order_id, f"{key.order_id:08d}" if key.order_id else "")
 
 
+from . import admin_intake  # noqa: E402, F401, I001  (registers the channel intake admins)
 from . import admin_quotes  # noqa: E402, F401  (registers the quote admins)

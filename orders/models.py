@@ -401,4 +401,5 @@ class IdempotencyKey(models.Model):
         return f"{self.channel_id}:{self.key}"
 
 
+from .models_intake import ChannelIntegration, InboundOrder  # noqa: E402, F401
 from .models_quotes import QUOTE_TRANSITIONS, Quote, QuoteEvent, QuoteLine  # noqa: E402, F401
