@@ -26,6 +26,7 @@ from django.db.models import F, Sum
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidInput, NotFound
 from oms.money import MINOR_UNITS, has_valid_precision, round_money
+from oms.outbox import emit
 
 from .models import Invoice, InvoiceLine, InvoicePayment, JournalLine, SupplierInvoice, SupplierPayment
 from .services import Posting, base_currency, base_value, exchange_rate, journal_post
@@ -33,6 +34,7 @@ from .services import Posting, base_currency, base_value, exchange_rate, journal
 CASH, RECEIVABLE, PAYABLE, GRNI = "1000", "1200", "2000", "2100"
 TAX_PAYABLE, REVENUE, SHIPPING_INCOME, COGS, FX = "2200", "4000", "4100", "5000", "7900"
 ZERO = Decimal(0)
+INVOICE_ISSUED_TOPIC = "accounting.invoice_issued"  # other systems hear of it (outbound webhooks)
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ def invoice_issue(*, data: InvoiceInput, day: date, actor: Actor) -> Invoice:
     )
     invoice.number = _number("INV", invoice.pk)
     invoice.save(update_fields=["number"])
+    emit(INVOICE_ISSUED_TOPIC, {"invoice_id": invoice.pk}, aggregate=f"invoice:{invoice.pk}")
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,

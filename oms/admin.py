@@ -344,3 +344,6 @@ class PostalCodeAdmin(admin.ModelAdmin):
     list_filter = ["country"]
     search_fields = ["=postal_code", "place_name"]
     show_full_result_count = False  # a full GeoNames load is millions of rows
+
+
+from . import admin_webhooks  # noqa: E402, F401 - outbound webhooks

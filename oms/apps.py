@@ -6,4 +6,5 @@ class OmsConfig(AppConfig):
     verbose_name = "OMS core"
 
     def ready(self) -> None:
+        from . import webhooks  # noqa: F401 - the outbox handlers that queue webhook deliveries
         from .api import schema  # noqa: F401 - registers OpenAPI extensions

@@ -154,3 +154,6 @@ class PostalCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country} {self.postal_code} {self.place_name}"
+
+
+from .models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

@@ -17,3 +17,6 @@ def dispatch_outbox(batch: int = 100, rounds: int = 20) -> int:
         if claimed < batch:
             break
     return total
+
+
+from . import webhook_tasks  # noqa: E402, F401 - outbound webhooks sender (autodiscovery finds only tasks.py)

@@ -174,7 +174,11 @@ def test_worker_delivers_the_outbox_and_expires_carts(worker, api, settings, sku
     event.refresh_from_db()
     # The worker sends the confirmation and routes the order (no carrier is
     # configured here: it is routed on distance alone).
-    assert sorted(event.done_handlers) == ["email.order_confirmation", "fulfillment.source"]
+    assert sorted(event.done_handlers) == [
+        "email.order_confirmation",
+        "fulfillment.source",
+        "webhooks.fan_out",
+    ]
     assert order.fulfillment_orders.get().status == "released"
     assert order.sourcing_decisions.get().outcome == "sourced"
     assert event.last_error == ""
