@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from oms.admin import admin_changelist_link
 
-from .models import Address, Customer
+from .models import Address, Consent, Contact, Customer, CustomerMetrics
 from .services import customer_create, customer_update, normalize_email
 
 
@@ -68,6 +68,50 @@ class AddressInline(admin.StackedInline):
     ]
 
 
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ["name", "email", "phone", "role", "is_primary"]
+
+
+class ConsentInline(admin.TabularInline):
+    """The consent history: answers are added (newest counts), never edited."""
+
+    model = Consent
+    extra = 0
+    fields = ["purpose", "granted", "source", "recorded_at"]
+    readonly_fields = ["recorded_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+METRIC_FIELDS = [
+    "segment",
+    "revenue",
+    "margin",
+    "order_count",
+    "average_order_value",
+    "return_rate",
+    "last_order_at",
+    "refreshed_at",
+]
+
+
+class CustomerMetricsInline(admin.StackedInline):
+    """Value metrics, refreshed by a beat task (read-only)."""
+
+    model = CustomerMetrics
+    can_delete = False
+    extra = 0
+    max_num = 0
+    fields = METRIC_FIELDS
+    readonly_fields = METRIC_FIELDS
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerForm
@@ -86,7 +130,7 @@ class CustomerAdmin(admin.ModelAdmin):
         ("B2B account", {"fields": ["payment_terms_days", "credit_limit"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
-    inlines = [AddressInline]
+    inlines = [CustomerMetricsInline, AddressInline, ContactInline, ConsentInline]
 
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, customer: Customer) -> str:
@@ -136,3 +180,48 @@ class AddressAdmin(admin.ModelAdmin):
     search_fields = ["name", "company", "line1", "city", "postal_code", "customer__email"]
     autocomplete_fields = ["customer"]
     readonly_fields = ["created_at"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "customer", "role", "email", "phone", "is_primary"]
+    list_filter = ["role", "is_primary"]
+    list_select_related = ["customer"]
+    search_fields = ["name", "email", "phone", "customer__email", "customer__company"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """The consent history, read-only: a new answer is a new row (customer page or API)."""
+
+    list_display = ["customer", "purpose", "granted", "source", "recorded_at"]
+    list_filter = ["purpose", "granted"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email", "source"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(CustomerMetrics)
+class CustomerMetricsAdmin(admin.ModelAdmin):
+    """The most profitable customers first (refreshed by a beat task; read-only)."""
+
+    list_display = ["customer", "segment", "margin", "revenue", "order_count", "return_rate", "refreshed_at"]
+    list_filter = ["segment"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email", "customer__company"]
+    ordering = ["-margin"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -65,6 +65,58 @@ class Customer(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class Contact(models.Model):
+    """A person at a business customer: who buys, who pays, who receives."""
+
+    class Role(models.TextChoices):
+        PURCHASING = "purchasing"
+        ACCOUNTS_PAYABLE = "accounts_payable", "Accounts payable"
+        RECEIVING = "receiving"
+        OTHER = "other"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PURCHASING)
+    is_primary = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer", "-is_primary", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_primary=True), name="contact_one_primary_per_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class Consent(models.Model):
+    """A customer's yes or no to a purpose, as recorded (append-only: the
+    newest row per purpose is the current answer)."""
+
+    class Purpose(models.TextChoices):
+        EMAIL_MARKETING = "email_marketing", "Marketing e-mails"
+        SMS_MARKETING = "sms_marketing", "Marketing text messages"
+        PROFILING = "profiling", "Personalised offers"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    granted = models.BooleanField()
+    source = models.CharField(max_length=60, help_text="Where it was given: checkout, phone, form, ...")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer", "purpose", "-recorded_at", "-id"]
+        indexes = [models.Index(fields=["customer", "purpose", "-recorded_at"], name="consent_current_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}: {'yes' if self.granted else 'no'}"
+
+
 class Address(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
     name = models.CharField(max_length=200)
@@ -88,3 +140,6 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}, {self.line1}, {self.city} {self.country}"
+
+
+from .models_metrics import CustomerMetrics  # noqa: E402, F401

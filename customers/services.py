@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Func, Q, Value
 
-from oms.errors import Conflict
+from oms.errors import Conflict, InvalidInput
 from oms.models import Channel
 
-from .models import Address, Customer
+from .models import Address, Consent, Contact, Customer
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "company")
 
@@ -88,3 +89,77 @@ def customer_update(
         for data in addresses:
             Address.objects.create(customer=customer, **data)
     return customer
+
+
+# --- Consents, contacts, duplicates ----------------------------------------------------
+
+
+def consent_record(*, customer: Customer, purpose: str, granted: bool, source: str) -> Consent:
+    """Record a yes or no; the newest answer per purpose is the current one."""
+    if purpose not in Consent.Purpose.values:
+        raise InvalidInput.field("purpose", f"must be one of: {', '.join(Consent.Purpose.values)}")
+    if not source.strip():
+        raise InvalidInput.field("source", "say where it was given (checkout, phone, form, ...)")
+    return Consent.objects.create(customer=customer, purpose=purpose, granted=granted, source=source[:60])
+
+
+def consents_current(customer: Customer) -> dict[str, bool]:
+    """Purpose -> the newest answer (purposes never answered are left out)."""
+    rows = (
+        Consent.objects.filter(customer=customer)
+        .order_by("purpose", "-recorded_at", "-id")
+        .distinct("purpose")
+        .values_list("purpose", "granted")
+    )
+    return dict(rows)
+
+
+@transaction.atomic
+def contact_add(
+    *,
+    customer: Customer,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    role: str = "purchasing",
+    is_primary: bool = False,
+) -> Contact:
+    if not name.strip():
+        raise InvalidInput.field("name", "is required")
+    if role not in Contact.Role.values:
+        raise InvalidInput.field("role", f"must be one of: {', '.join(Contact.Role.values)}")
+    if is_primary:
+        Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
+    return Contact.objects.create(
+        customer=customer,
+        name=name,
+        email=normalize_email(email),
+        phone=phone,
+        role=role,
+        is_primary=is_primary,
+    )
+
+
+def phone_key(phone: str) -> str:
+    """The digits that identify a phone number whatever its formatting (the
+    last nine, so +44 7700 900123 and 07700 900123 match)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[-9:] if len(digits) >= 7 else ""
+
+
+def customer_duplicates(customer: Customer) -> list[Customer]:
+    """Other customer records of the same person: the same e-mail (any
+    channel) or the same phone number, oldest first."""
+    key = phone_key(customer.phone)
+    same = Q(email__iexact=customer.email)
+    if key:
+        same |= Q(phone_digits__endswith=key)
+    return list(
+        Customer.objects.annotate(
+            phone_digits=Func(F("phone"), Value(r"\D"), Value(""), Value("g"), function="regexp_replace")
+        )
+        .filter(same)
+        .exclude(pk=customer.pk)
+        .select_related("channel")
+        .order_by("created_at", "id")
+    )

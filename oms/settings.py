@@ -161,6 +161,8 @@ PLACEMENT_RESERVATION_SECONDS = int(os.environ.get("PLACEMENT_RESERVATION_SECOND
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "15"))
 PAYMENT_GATEWAYS = {
     "test": "orders.payments.test_gateway.TestGateway",
+    # Orders paid on a sales platform (Shopify, WooCommerce): recorded, not charged again.
+    "platform": "orders.integrations.gateway.PlatformGateway",
 }
 DEFAULT_PAYMENT_GATEWAY = os.environ.get("DEFAULT_PAYMENT_GATEWAY", "test")
 STAFF_DIGEST_EMAILS = env_list("STAFF_DIGEST_EMAILS")
@@ -192,6 +194,7 @@ INVENTORY_REPORT_CACHE_SECONDS = int(os.environ.get("INVENTORY_REPORT_CACHE_SECO
 MAX_LINE_QUANTITY = int(os.environ.get("MAX_LINE_QUANTITY", "10000"))
 MAX_ORDER_LINES = int(os.environ.get("MAX_ORDER_LINES", "500"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))  # then failed (replayable)
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # Post-sale: the follow-up e-mail (rating, "did everything arrive?") goes out
 # this many days after delivery; its answer links work this many days.
@@ -272,9 +275,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounting.tasks.send_invoice_reminders",
         "schedule": float(os.environ.get("DUNNING_INTERVAL_SECONDS", str(24 * 3600))),
     },
+    "send-webhooks": {
+        "task": "oms.webhook_tasks.send_webhooks",
+        "schedule": float(os.environ.get("WEBHOOK_INTERVAL_SECONDS", "15")),
+    },
     "post-sale-follow-ups": {
         "task": "returns.tasks.send_follow_ups",
         "schedule": float(os.environ.get("FOLLOW_UP_INTERVAL_SECONDS", "3600")),
+    },
+    "customer-metrics": {
+        "task": "returns.metrics_tasks.refresh_customer_metrics",
+        "schedule": float(os.environ.get("CUSTOMER_METRICS_INTERVAL_SECONDS", "3600")),
     },
 }
 
@@ -319,6 +330,7 @@ SPECTACULAR_SETTINGS = {
         "ReturnSourceEnum": "returns.models.ReturnRequest.Source",
         "ReturnReasonEnum": "returns.models.ReturnLine.Reason",
         "CaseStatusEnum": "returns.models.CustomerCase.Status",
+        "WebhookDeliveryStatusEnum": "oms.models_webhooks.WebhookDelivery.Status",
     },
 }
 

@@ -13,3 +13,6 @@ def send_follow_ups() -> int:
     """Beat (hourly): queue the follow-up e-mails of orders delivered
     FOLLOW_UP_DAYS ago (rating, "did everything arrive?")."""
     return follow_ups_queue()
+
+
+from .metrics_tasks import refresh_customer_metrics  # noqa: E402, F401 - autodiscovery finds only tasks.py

@@ -245,3 +245,7 @@ def check_returns():
     statuses = set(ReturnRequest.objects.values_list("status", flat=True))
     assert ReturnRequest.Status.COMPLETED in statuses, statuses
     assert ReturnRequest.objects.filter(refund_total__gt=0).exists()
+    from customers.models import CustomerMetrics
+
+    assert CustomerMetrics.objects.count() == Customer.objects.count()
+    assert CustomerMetrics.objects.filter(margin__gt=0).exists()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("fulfillment.api.documents")),
     path("", include("fulfillment.api.shipping")),
     path("", include("fulfillment.api.optimize")),
+    path("", include("fulfillment.api.edits")),
 ]

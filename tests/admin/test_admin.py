@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounting.models import Account, ExchangeRate, Period
 from accounting.services import Posting, journal_post
 from customers.models import Address, Customer
-from customers.services import customer_create
+from customers.services import consent_record, contact_add, customer_create
 from inventory.barcodes import make_ean13
 from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
 from inventory.services import stock_receive
@@ -52,8 +52,13 @@ ADMIN_MODELS = [
     "oms.ChannelToken",
     "oms.OutboxEvent",
     "oms.PostalCode",
+    "oms.WebhookSubscription",
+    "oms.WebhookDelivery",
     "customers.Customer",
     "customers.Address",
+    "customers.Contact",
+    "customers.Consent",
+    "customers.CustomerMetrics",
     "inventory.Product",
     "inventory.SKU",
     "inventory.Warehouse",
@@ -83,6 +88,8 @@ ADMIN_MODELS = [
     "orders.Payment",
     "orders.PaymentTransaction",
     "orders.IdempotencyKey",
+    "orders.InboundOrder",
+    "orders.ChannelIntegration",
     "accounting.Account",
     "accounting.ExchangeRate",
     "accounting.Period",
@@ -109,6 +116,7 @@ ADMIN_MODELS = [
 # Written only by services: the admin shows them and nothing more.
 READ_ONLY_MODELS = [
     "oms.OutboxEvent",
+    "customers.CustomerMetrics",
     "inventory.StockLevel",
     "inventory.StockMovement",
     "inventory.Reservation",
@@ -145,6 +153,7 @@ EDITABLE_MODELS = [
     "oms.PostalCode",
     "customers.Customer",
     "customers.Address",
+    "customers.Contact",
     "inventory.Product",
     "inventory.SKU",
     "inventory.Warehouse",
@@ -418,6 +427,32 @@ def _admin_returns(catalog: _AdminCatalog, n: int, other_channel: Channel, store
     policy.locations.add(store)
 
 
+def _admin_integrations(catalog: _AdminCatalog, n: int, other_channel: Channel) -> None:
+    """A platform integration with a held delivery, and a webhook subscriber with a delivery."""
+    from oms.models_webhooks import WebhookDelivery, WebhookSubscription
+    from orders.models_intake import ChannelIntegration, InboundOrder
+
+    ChannelIntegration.objects.create(channel=other_channel, platform="shopify", webhook_secret=f"s{n}")
+    InboundOrder.objects.create(
+        channel=other_channel,
+        platform="shopify",
+        external_id=f"{n}",
+        payload={"id": n},
+        status="held",
+        reason="unknown SKU 'shoe'",
+    )
+    hook = WebhookSubscription.objects.create(
+        name=f"ERP {n}", url=f"https://erp{n}.example.com/hooks", secret="x", event_types=["order.placed"]
+    )
+    WebhookDelivery.objects.create(
+        subscription=hook,
+        event_id=n,
+        event_type="order.placed",
+        payload={"id": f"evt_{n}"},
+        next_attempt_at=timezone.now(),
+    )
+
+
 def _admin_grow(catalog: _AdminCatalog) -> None:
     """Add a row to every table the admin lists."""
     n = next(_serial)
@@ -425,6 +460,7 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
         code=f"ADMPOS{n}", name=f"Store till {n}", kind=Channel.Kind.STORE, currency="EUR"
     )
     ChannelToken.issue(channel=other_channel, name=f"till {n}")
+    _admin_integrations(catalog, n, other_channel)
     ChannelToken.issue(channel=catalog.channel, name=f"key {n}")
     product = Product.objects.create(name=f"Product {n}", category="shoes", brand=f"Brand {n}")
     sku = _admin_make_sku(product, f"ADM-GROW-{n}")
@@ -458,12 +494,14 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
         country="US", postal_code=f"{89500 + n}", place_name=f"Reno {n}", latitude=39.5, longitude=-119.8
     )
     TaxRate.objects.create(country="US", region=f"R{n}", rate=Decimal("0.05"), name=f"State tax {n}")
-    customer_create(
+    grown = customer_create(
         channel=catalog.channel,
         email=f"grow{n}@example.com",
         tags=[f"tag{n}"],
         addresses=[{"name": f"Grow {n}", "line1": "2 Side St", "city": "Reno", "country": "US"}],
     )
+    contact_add(customer=grown, name=f"Buyer {n}", email=f"buyer.{n}@example.com", is_primary=True)
+    consent_record(customer=grown, purpose="email_marketing", granted=True, source="checkout")
     _admin_quote(catalog, n, sku)
     cart_create(
         channel=catalog.channel, email=f"cart{n}@example.com", ship_country="US", lines=[(sku.code, 1)]
@@ -471,6 +509,9 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
     _admin_place(
         catalog, email=f"buyer{n}@example.com", sku=sku, idempotency_key=f"grow-{n}", is_vip=n % 2 == 0
     )
+    from returns.metrics import customer_metrics_refresh
+
+    customer_metrics_refresh()
     _admin_returns(catalog, n, other_channel, warehouse)
 
 
@@ -793,6 +834,11 @@ def _customer_post(channel: Channel, email: str, **extra: object) -> dict:
         "addresses-0-line1": "1 Main Street",
         "addresses-0-city": "Reno",
         "addresses-0-country": "US",
+        **{
+            f"{prefix}-{name}": value
+            for prefix in ("contacts", "consents", "metrics")
+            for name, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"))
+        },
         **extra,
     }
 

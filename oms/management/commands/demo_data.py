@@ -72,6 +72,7 @@ from orders.models import Order, PriceListEntry, TaxRate
 from orders.payments import CardDetails
 from orders.pricing import price_lines, tax_rule_for
 from orders.services import CustomerInput, LineInput, OrderInput, PaymentInput, order_cancel, order_place
+from returns.metrics import customer_metrics_refresh
 
 
 def money(value: Decimal | str | float) -> Decimal:
@@ -199,6 +200,7 @@ class Command(BaseCommand):
             demo_fulfillment.bring_up_to_date(log=self.log)
             demo_accounting.settle(rng=self.rng, log=self.log)
             demo_returns.bring_up_to_date(rng=self.rng, log=self.log)
+            self.log(f"  customers: value metrics for {customer_metrics_refresh()}")
         self.summary(placed, cancelled, time.monotonic() - started)
 
     # --- steps -----------------------------------------------------------------
