@@ -224,6 +224,10 @@ class Order(models.Model):
             models.Index(fields=["channel", "-id"], name="order_channel_recent_idx"),
             models.Index(fields=["status", "-id"], name="order_status_recent_idx"),
             models.Index(fields=["customer", "-id"], name="order_customer_recent_idx"),
+            # The post-sale follow-up looks for orders delivered in a window of days.
+            models.Index(
+                fields=["delivered_at"], name="order_delivered_idx", condition=Q(delivered_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
