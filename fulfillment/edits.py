@@ -49,12 +49,12 @@ from oms.errors import (
 from oms.geo import ISO_COUNTRIES, resolve_destination
 from oms.money import ZERO, round_money
 from oms.outbox import emit
-from orders.models import Order, OrderLine, Payment, PaymentTransaction, PriceListEntry
+from orders.models import Order, OrderLine, Payment, PriceListEntry
 from orders.payments import Authorization, GatewayDeclined, GatewayUnavailable, get_gateway
 from orders.pricing import PricedOrder, price_lines, tax_rule_for
 from orders.services.credit import credit_hold_reason
 from orders.services.lifecycle import event_for, order_transition
-from orders.services.payments import authorization_void, payments_void
+from orders.services.payments import authorization_void, payment_authorization_record, payments_void
 
 from .models import FulfillmentOrder
 from .services.lifecycle import fo_transition
@@ -558,26 +558,8 @@ def _record(
 
     authorized = None
     if auth is not None:
-        payment = Payment.objects.create(
-            order=order,
-            gateway=gateway,
-            reference=auth.reference,
-            token=auth.token,
-            brand=auth.brand,
-            last4=auth.last4,
-            currency=auth.currency,
-            amount_authorized=auth.amount,
-            status=Payment.Status.AUTHORIZED,
-        )
-        PaymentTransaction.objects.create(
-            payment=payment,
-            order=order,
-            kind=PaymentTransaction.Kind.AUTHORIZE,
-            amount=auth.amount,
-            currency=auth.currency,
-            success=True,
-            gateway_reference=auth.reference,
-            message="order edit: extra authorization",
+        payment_authorization_record(
+            order=order, gateway=gateway, auth=auth, message="order edit: extra authorization"
         )
         authorized = str(auth.amount)
 

@@ -391,3 +391,30 @@ def _refund_recorded(
         channel_id=order.channel_id,
         actor=actor,
     )
+
+
+def payment_authorization_record(*, order: Order, gateway: str, auth, message: str = "") -> Payment:
+    """Record a gateway authorization on the order: the payment and its
+    authorize transaction (inside the caller's transaction)."""
+    payment = Payment.objects.create(
+        order=order,
+        gateway=gateway,
+        reference=auth.reference,
+        token=auth.token,
+        brand=auth.brand,
+        last4=auth.last4,
+        currency=auth.currency,
+        amount_authorized=auth.amount,
+        status=Payment.Status.AUTHORIZED,
+    )
+    PaymentTransaction.objects.create(
+        payment=payment,
+        order=order,
+        kind=PaymentTransaction.Kind.AUTHORIZE,
+        amount=auth.amount,
+        currency=auth.currency,
+        success=True,
+        gateway_reference=auth.reference,
+        message=message,
+    )
+    return payment

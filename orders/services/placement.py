@@ -43,14 +43,14 @@ from oms.models import Channel
 from oms.money import ZERO, has_valid_precision, round_money
 from oms.outbox import emit
 
-from ..models import Cart, Order, OrderLine, Payment, PaymentTransaction, PriceListEntry
+from ..models import Cart, Order, OrderLine, PriceListEntry
 from ..payments import Authorization, CardDetails, GatewayDeclined, GatewayUnavailable, get_gateway
 from ..payments.cards import card_problem
 from ..pricing import PricedOrder, price_lines, tax_rule_for
 from .credit import account_terms, credit_hold_reason
 from .idempotency import idempotency_bind, idempotency_claim, idempotency_release, request_fingerprint
 from .lifecycle import event_for
-from .payments import authorization_void
+from .payments import authorization_void, payment_authorization_record
 
 VIP_PRIORITY = 10
 
@@ -596,26 +596,7 @@ def _record(
     )
     payments = []
     if auth is not None:
-        payment = Payment.objects.create(
-            order=order,
-            gateway=data.payment.gateway,
-            reference=auth.reference,
-            token=auth.token,  # type: ignore[union-attr]
-            brand=auth.brand,
-            last4=auth.last4,
-            currency=auth.currency,
-            amount_authorized=auth.amount,
-            status=Payment.Status.AUTHORIZED,
-        )
-        PaymentTransaction.objects.create(
-            payment=payment,
-            order=order,
-            kind=PaymentTransaction.Kind.AUTHORIZE,
-            amount=auth.amount,
-            currency=auth.currency,
-            success=True,
-            gateway_reference=auth.reference,
-        )
+        payment = payment_authorization_record(order=order, gateway=data.payment.gateway, auth=auth)  # type: ignore[union-attr]
         payments.append(payment)
     event = event_for(
         order,
