@@ -29,8 +29,8 @@ from oms.api.fields import StrictSerializer
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
+from .api_reports import TrialBalanceReport
 from .models import JournalLine
-from .selectors import trial_balance
 from .services import journal_reverse, period_close
 
 EXPORT_COLUMNS = [
@@ -69,50 +69,6 @@ def _period(raw: str | None) -> tuple[int, int]:
     except ValueError:
         raise InvalidInput.field("period", f"{(raw or '')[:20]!r} is not a period (YYYY-MM)") from None
     return year, month
-
-
-class TrialBalanceRowOut(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    type = serializers.CharField()
-    debit = serializers.DecimalField(max_digits=18, decimal_places=4)
-    credit = serializers.DecimalField(max_digits=18, decimal_places=4)
-    balance = serializers.DecimalField(max_digits=18, decimal_places=4)
-
-
-class TrialBalanceOut(serializers.Serializer):
-    base_currency = serializers.CharField()
-    as_of = serializers.DateField(allow_null=True)
-    rows = TrialBalanceRowOut(many=True)
-    total_debit = serializers.DecimalField(max_digits=18, decimal_places=4)
-    total_credit = serializers.DecimalField(max_digits=18, decimal_places=4)
-
-
-class TrialBalance(APIView):
-    """Every account's debit and credit totals (base currency) up to a day; they sum to zero."""
-
-    permission_classes = [IsStaff]
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("as_of", OpenApiTypes.DATE, description="Up to this day (default: all)")
-        ],
-        responses={200: TrialBalanceOut, **ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        as_of = _day(request.query_params.get("as_of"), "as_of")
-        rows = trial_balance(as_of=as_of)
-        return Response(
-            TrialBalanceOut(
-                {
-                    "base_currency": settings.BASE_CURRENCY,
-                    "as_of": as_of,
-                    "rows": rows,
-                    "total_debit": sum((r.debit for r in rows), 0),
-                    "total_credit": sum((r.credit for r in rows), 0),
-                }
-            ).data
-        )
 
 
 class JournalExport(APIView):
@@ -224,7 +180,8 @@ class EntryReverse(APIView):
 
 
 urlpatterns = [
-    path("accounting/trial-balance/", TrialBalance.as_view(), name="accounting-trial-balance"),
+    # The trial balance report (reports/trial-balance/) at its first address too.
+    path("accounting/trial-balance/", TrialBalanceReport.as_view(), name="accounting-trial-balance"),
     path("accounting/journal-export/", JournalExport.as_view(), name="accounting-journal-export"),
     path("accounting/periods/<str:period>/close/", PeriodClose.as_view(), name="accounting-period-close"),
     path(

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -377,19 +377,17 @@ class ReportView(APIView):
     """One report: parse the query, call its selector, answer JSON or CSV."""
 
     permission_classes = [IsStaff]
+    # Each report sets these: its query and output serializers, its URL slug,
+    # how it builds the report from the validated query, and its CSV rows.
     query: type[serializers.Serializer]
     output: type[serializers.Serializer]
     slug: str
+    build: Callable[[dict], Any]
+    to_csv: Callable[[Any], Iterable[list]]
 
     def perform_content_negotiation(self, request: Request, force: bool = False):
         # `?format=csv` is ours to answer (below), not a renderer's.
         return super().perform_content_negotiation(request, force=True)
-
-    def build(self, params: dict) -> Any:
-        raise NotImplementedError
-
-    def to_csv(self, report: Any) -> Iterable[list]:
-        raise NotImplementedError
 
     def filename(self, params: dict) -> str:
         days = [params[k].isoformat() for k in ("as_of", "date_from", "date_to") if params.get(k)]

@@ -15,7 +15,18 @@ from decimal import Decimal
 from django.conf import settings
 from reportlab.lib.units import mm
 
-from oms.documents import Table, address_lines, draw_lines, finish, fonts, format_money, new_canvas, paper_for
+from oms.documents import (
+    Table,
+    address_lines,
+    continued_page,
+    draw_lines,
+    finish,
+    fonts,
+    format_money,
+    new_canvas,
+    page_heading,
+    paper_for,
+)
 
 from .models import Invoice
 
@@ -39,29 +50,20 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     canvas, buffer = new_canvas()
     currency = invoice.currency
     size = paper_for((invoice.billing_address or {}).get("country"))
-    width, height = size
+    width, _height = size
     regular, bold = fonts()
 
     def money(amount: Decimal) -> str:
         return format_money(amount, currency)
 
-    def new_page() -> float:
-        canvas.showPage()
-        canvas.setPageSize(size)
-        canvas.setFont(regular, 8)
-        canvas.drawString(MARGIN, height - MARGIN, f"Invoice {invoice.number} (cont.)")
-        return height - MARGIN - 24
+    new_page = continued_page(canvas, size, f"Invoice {invoice.number} (cont.)", MARGIN)
 
     canvas.setPageSize(size)
     canvas.setTitle(f"Invoice {invoice.number}")
     seller = seller_lines(invoice)
-    canvas.setFont(bold, 16)
-    canvas.drawString(MARGIN, height - MARGIN - 6, (seller[0] if seller else "")[:50])
-    canvas.setFont(bold, 13)
     title = {Invoice.Status.VOID: "INVOICE (VOID)", Invoice.Status.PAID: "INVOICE (PAID)"}
-    canvas.drawRightString(width - MARGIN, height - MARGIN - 6, title.get(invoice.status, "INVOICE"))
-    canvas.line(MARGIN, height - MARGIN - 16, width - MARGIN, height - MARGIN - 16)
-    y = height - MARGIN - 32
+    merchant = seller[0] if seller else ""
+    y = page_heading(canvas, size, merchant, title.get(invoice.status, "INVOICE"), MARGIN) + 8
     y = draw_lines(canvas, MARGIN, y, seller[1:], size=8) - 8
 
     meta = [

@@ -25,7 +25,7 @@ from django.db.models import F, Sum
 
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidInput, NotFound
-from oms.money import MINOR_UNITS, has_valid_precision, round_money
+from oms.money import MINOR_UNITS, has_valid_precision, parse_amount, round_money
 from oms.outbox import emit
 
 from .models import Invoice, InvoiceLine, InvoicePayment, JournalLine, SupplierInvoice, SupplierPayment
@@ -65,11 +65,9 @@ class InvoiceInput:
 
 def _money(value, currency: str, name: str, *, positive: bool = False) -> Decimal:
     try:
-        amount = Decimal(value)
+        amount = parse_amount(value)  # never through float; finite
     except (ArithmeticError, TypeError, ValueError):
         raise InvalidInput.field(name, f"{value!r} is not an amount") from None
-    if not amount.is_finite():
-        raise InvalidInput.field(name, f"{value!r} is not an amount")
     if amount < 0 or (positive and amount == 0):
         raise InvalidInput.field(
             name, "must be above zero" if positive else "must not be negative", code="negative_amount"

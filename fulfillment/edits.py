@@ -51,7 +51,7 @@ from oms.money import ZERO, round_money
 from oms.outbox import emit
 from orders.models import Order, OrderLine, Payment, PriceListEntry
 from orders.payments import Authorization, GatewayDeclined, GatewayUnavailable, get_gateway
-from orders.pricing import PricedOrder, price_lines, tax_rule_for
+from orders.pricing import PricedOrder, channel_shipping, price_lines, tax_rule_for
 from orders.services.credit import credit_hold_reason
 from orders.services.lifecycle import event_for, order_transition
 from orders.services.payments import authorization_void, payment_authorization_record, payments_void
@@ -311,8 +311,7 @@ def _price(order: Order, active: list[_Line], address: dict) -> PricedOrder:
     if channel.price_authority or agreed:
         shipping = order.shipping_total
     else:
-        threshold = channel.free_shipping_threshold
-        shipping = ZERO if threshold is not None and merchandise >= threshold else channel.shipping_flat_rate
+        shipping = channel_shipping(channel, merchandise)
     return price_lines(
         [(ln.quantity, ln.unit_price, ln.discount, ln.given_tax) for ln in active],
         currency=order.currency,
@@ -533,11 +532,8 @@ def _record(
 
     places = {ln.warehouse_id for ln in plan.active}
     order.warehouse_id = places.pop() if len(places) == 1 else None
-    order.subtotal = priced.subtotal
-    order.discount_total = priced.discount_total
-    order.shipping_total = priced.shipping_total
-    order.tax_total = priced.tax_total
-    order.grand_total = priced.grand_total
+    for name, value in priced.totals().items():
+        setattr(order, name, value)
     order.shipping_address = plan.address
     order.ship_country = plan.address["country"]
     order.shipping_speed = plan.speed

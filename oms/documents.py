@@ -293,3 +293,37 @@ def priced_lines_table(
         for line in lines
     ]
     return Table(canvas, columns, x=margin, bottom=bottom, new_page=new_page).rows(y, rows)
+
+
+def continued_page(
+    canvas: Canvas, size: tuple[float, float], label: str, margin: float
+) -> Callable[[], float]:
+    """A document's `new_page` for tables that break: ends the page, starts one
+    of `size` headed `label` (e.g. "Invoice INV00000001 (cont.)") and returns
+    the y to go on from."""
+    regular, _ = fonts()
+
+    def new_page() -> float:
+        canvas.showPage()
+        canvas.setPageSize(size)
+        canvas.setFont(regular, 8)
+        canvas.drawString(margin, size[1] - margin, label)
+        return size[1] - margin - 24
+
+    return new_page
+
+
+def page_heading(
+    canvas: Canvas, size: tuple[float, float], merchant: str, title: str, margin: float
+) -> float:
+    """The merchant's name left, the document's title right, a rule under
+    them; returns the y below."""
+    width, height = size
+    _, bold = fonts()
+    canvas.setFont(bold, 16)
+    canvas.drawString(margin, height - margin - 6, merchant[:50])
+    canvas.setFont(bold, 13)
+    canvas.drawRightString(width - margin, height - margin - 6, title)
+    canvas.setLineWidth(1)
+    canvas.line(margin, height - margin - 16, width - margin, height - margin - 16)
+    return height - margin - 40

@@ -87,8 +87,9 @@ def _claim(limit: int) -> list[OutboxEvent]:
     return list(OutboxEvent.objects.filter(id__in=ids).order_by("id"))
 
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
+def backoff(attempts: int, *, base_seconds: float = 5, max_seconds: float = 3600) -> timedelta:
+    """The wait after the n-th failed attempt: base, twice base, four times... up to max."""
+    return timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, attempts - 1)))
 
 
 def deliver(event: OutboxEvent) -> bool:
@@ -112,7 +113,7 @@ def deliver(event: OutboxEvent) -> bool:
         if event.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             fields["failed_at"] = now
         else:
-            fields["available_at"] = now + _backoff(event.attempts)
+            fields["available_at"] = now + backoff(event.attempts)
     else:
         fields["dispatched_at"] = now
         fields["last_error"] = ""

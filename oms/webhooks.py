@@ -44,7 +44,7 @@ from .errors import InvalidInput, InvalidTransition, NotFound
 from .models import OutboxEvent
 from .models_webhooks import WebhookDelivery, WebhookSubscription
 from .money import UnknownCurrency, round_money
-from .outbox import handler
+from .outbox import backoff, handler
 
 logger = logging.getLogger(__name__)
 
@@ -424,7 +424,7 @@ def webhook_signature(*, secret: str, body: bytes) -> str:
 
 def webhook_backoff(attempts: int) -> timedelta:
     """Wait after the n-th failed attempt: 30 s, 60 s, 120 s, ... up to an hour."""
-    return timedelta(seconds=min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)))
+    return backoff(attempts, base_seconds=BACKOFF_BASE_SECONDS, max_seconds=BACKOFF_MAX_SECONDS)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

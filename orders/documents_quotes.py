@@ -10,11 +10,13 @@ from reportlab.lib.units import mm
 
 from oms.documents import (
     address_lines,
+    continued_page,
     draw_lines,
     finish,
     fonts,
     format_money,
     new_canvas,
+    page_heading,
     paper_for,
     priced_lines_table,
     wrap,
@@ -29,7 +31,7 @@ def quote_pdf(quote: Quote) -> bytes:
     canvas, buffer = new_canvas()
     currency = quote.currency
     size = paper_for((quote.billing_address or quote.shipping_address or {}).get("country"))
-    width, height = size
+    width, _height = size
     regular, bold = fonts()
     customer = quote.customer
     channel = quote.channel
@@ -37,21 +39,11 @@ def quote_pdf(quote: Quote) -> bytes:
     def money(amount: Decimal) -> str:
         return format_money(amount, currency)
 
-    def new_page() -> float:
-        canvas.showPage()
-        canvas.setPageSize(size)
-        canvas.setFont(regular, 8)
-        canvas.drawString(MARGIN, height - MARGIN, f"Quote {quote.number} (cont.)")
-        return height - MARGIN - 24
+    new_page = continued_page(canvas, size, f"Quote {quote.number} (cont.)", MARGIN)
 
     canvas.setPageSize(size)
     canvas.setTitle(f"Quote {quote.number}")
-    canvas.setFont(bold, 16)
-    canvas.drawString(MARGIN, height - MARGIN - 6, channel.name[:50])
-    canvas.setFont(bold, 13)
-    canvas.drawRightString(width - MARGIN, height - MARGIN - 6, "QUOTE")
-    canvas.line(MARGIN, height - MARGIN - 16, width - MARGIN, height - MARGIN - 16)
-    y = height - MARGIN - 40
+    y = page_heading(canvas, size, channel.name, "QUOTE", MARGIN)
 
     terms = customer.payment_terms_days
     draw_lines(

@@ -53,6 +53,23 @@ class PricedOrder:
     tax_total: Decimal
     grand_total: Decimal
 
+    def totals(self) -> dict[str, Decimal]:
+        """The order-level totals, named as on Order and Quote."""
+        return {
+            "subtotal": self.subtotal,
+            "discount_total": self.discount_total,
+            "shipping_total": self.shipping_total,
+            "tax_total": self.tax_total,
+            "grand_total": self.grand_total,
+        }
+
+
+def channel_shipping(channel, merchandise: Decimal) -> Decimal:
+    """What a channel charges for shipping an order of `merchandise` value
+    (after discounts): its flat rate, free from its threshold on."""
+    threshold = channel.free_shipping_threshold
+    return ZERO if threshold is not None and merchandise >= threshold else channel.shipping_flat_rate
+
 
 def tax_on(amount: Decimal, rate: Decimal, *, inclusive: bool, currency: str) -> Decimal:
     if rate == 0:

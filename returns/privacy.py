@@ -27,19 +27,18 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounting.models import Invoice, InvoiceReminder, JournalEntry, JournalLine
-from customers.models import Address, Customer, CustomerMetrics
+from customers.models import Address, Consent, Contact, Customer, CustomerMetrics
 from fulfillment.models import FulfillmentEvent, FulfillmentOrder, TrackingEvent
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidInput, NotFound
-from oms.models import OutboxEvent
+from oms.models import OutboxEvent, WebhookDelivery
 from oms.outbox import emit
-from orders.models import Cart, Order, OrderEvent, PaymentTransaction, Quote
+from orders.models import Cart, InboundOrder, Order, OrderEvent, PaymentTransaction, Quote
 
 from .models import CustomerCase, PostSaleAnswer, ReturnEvent, ReturnLine, ReturnRequest
 
@@ -69,15 +68,6 @@ def anonymized_email(customer_id: int) -> str:
 
 def is_anonymized(customer: Customer) -> bool:
     return customer.email == anonymized_email(customer.pk)
-
-
-def _optional_model(label: str) -> type[models.Model] | None:
-    """Models other issue-7 work adds (contacts, inbound channel orders,
-    webhook deliveries): erased when installed."""
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
 
 
 # --- Export -------------------------------------------------------------------------
@@ -160,10 +150,8 @@ def customer_export(*, customer_id: int) -> dict[str, Any]:
             exclude=("available_at", "claimed_until", "attempts", "done_handlers", "last_error"),
         ),
     }
-    for key, label in (("contacts", "customers.Contact"), ("consents", "customers.Consent")):
-        model = _optional_model(label)
-        if model is not None:
-            data[key] = _rows(model.objects.filter(customer=customer).order_by("pk"))
+    data["contacts"] = _rows(Contact.objects.filter(customer=customer).order_by("pk"))
+    data["consents"] = _rows(Consent.objects.filter(customer=customer).order_by("pk"))
     metrics = CustomerMetrics.objects.filter(customer=customer).first()
     data["metrics"] = _row(metrics) if metrics is not None else None
     return data
@@ -276,8 +264,7 @@ def customer_anonymize(*, customer_id: int, confirm: str, actor: Actor) -> Custo
     )
     invoices = list(Invoice.objects.filter(customer_id=customer.pk).order_by("pk"))
     addresses = list(customer.addresses.all())
-    contact_model = _optional_model("customers.Contact")
-    contacts = list(contact_model.objects.filter(customer=customer)) if contact_model else []
+    contacts = list(Contact.objects.filter(customer=customer))
 
     values = [
         customer.first_name,
@@ -319,8 +306,7 @@ def customer_anonymize(*, customer_id: int, confirm: str, actor: Actor) -> Custo
         ]
     )
     Address.objects.filter(customer=customer).delete()
-    if contact_model:
-        contact_model.objects.filter(customer=customer).delete()
+    Contact.objects.filter(customer=customer).delete()
 
     # Orders, quotes, shipments: addresses cut to country and region, free text cleared.
     for o in orders:
@@ -373,13 +359,9 @@ def customer_anonymize(*, customer_id: int, confirm: str, actor: Actor) -> Custo
     )
     scrub.rows(entries, ["memo"])
     scrub.rows(JournalLine.objects.filter(entry__in=entries), ["memo"])
-    inbound = _optional_model("orders.InboundOrder")
-    if inbound is not None:
-        scrub.rows(inbound.objects.filter(order_id__in=order_ids), ["payload", "reason", "problems"])
-    deliveries = _optional_model("oms.WebhookDelivery")
-    if deliveries is not None:
-        event_ids = list(outbox.values_list("pk", flat=True))
-        scrub.rows(deliveries.objects.filter(event_id__in=event_ids), ["payload", "last_error"])
+    scrub.rows(InboundOrder.objects.filter(order_id__in=order_ids), ["payload", "reason", "problems"])
+    event_ids = list(outbox.values_list("pk", flat=True))
+    scrub.rows(WebhookDelivery.objects.filter(event_id__in=event_ids), ["payload", "last_error"])
 
     # Other systems (CRM, ERP through webhooks) hear of it and can erase too.
     emit(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -84,17 +84,36 @@ def delivered_on(order: Order) -> date | None:
     return timezone.localdate(moment) if moment else None
 
 
+def return_window_end(order: Order, policy: ReturnPolicy) -> date | None:
+    """The last day a return can start (None: not delivered yet, the window has not begun)."""
+    delivered = delivered_on(order)
+    return delivered + timedelta(days=policy.window_days) if delivered else None
+
+
+def return_locations(policy: ReturnPolicy, channel: Channel) -> tuple[list[Warehouse], bool]:
+    """Where returns are taken, and whether that is every location: those the
+    policy names, else every active location serving the channel."""
+    if policy.pk:
+        named = list(policy.locations.filter(is_active=True).order_by("name", "code"))
+        if named:
+            return named, False
+    serving = (
+        Warehouse.objects.filter(is_active=True)
+        .filter(Q(channels=channel) | Q(channels=None))
+        .distinct()
+        .order_by("name", "code")
+    )
+    return list(serving), True
+
+
 def policy_problems(
     order: Order, lines: Iterable[tuple[OrderLine, int]], policy: ReturnPolicy, today: date
 ) -> list[str]:
     """Why a return of these lines falls outside the policy (empty: inside)."""
     problems = []
-    delivered = delivered_on(order)
-    if delivered is not None and (today - delivered).days > policy.window_days:
-        problems.append(
-            f"the {policy.window_days}-day return window ended on "
-            f"{date.fromordinal(delivered.toordinal() + policy.window_days).isoformat()}"
-        )
+    ends = return_window_end(order, policy)
+    if ends is not None and today > ends:
+        problems.append(f"the {policy.window_days}-day return window ended on {ends.isoformat()}")
     for line, _ in lines:
         sku = line.sku
         if final_sale(sku, policy):
@@ -125,18 +144,16 @@ def returnable_units(order: Order) -> dict[int, int]:
 
 
 def _location(order: Order, policy: ReturnPolicy, code: str) -> Warehouse:
-    allowed = list(policy.locations.filter(is_active=True)) if policy.pk else []
+    allowed, every = return_locations(policy, order.channel)
     if code:
-        location = Warehouse.objects.filter(code=code, is_active=True).first()
-        if location is None:
+        location = next((w for w in allowed if w.code == code), None)
+        if location is not None:
+            return location
+        if not Warehouse.objects.filter(code=code, is_active=True).exists():
             raise InvalidInput.field("location", f"unknown location '{code[:32]}'")
-        if allowed and location not in allowed:
-            names = ", ".join(w.code for w in allowed)
-            raise InvalidInput.field(
-                "location", f"{location.code} does not take returns; use one of: {names}"
-            )
-        return location
-    if allowed:
+        names = ", ".join(w.code for w in allowed)
+        raise InvalidInput.field("location", f"{code} does not take returns; use one of: {names}")
+    if not every:
         return allowed[0]
     shipped_from = (
         FulfillmentOrder.objects.filter(order=order).exclude(shipped_at=None).order_by("id").first()

@@ -17,13 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from contextlib import nullcontext
-from datetime import date, timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +34,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fulfillment.models import FulfillmentOrder
 from fulfillment.shipping.selectors import carrier_tracking_url, public_tracking_url
-from inventory.models import SKU, Warehouse
+from inventory.models import SKU
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidInput, NotFound
 from oms.models import Channel
@@ -43,7 +42,15 @@ from orders.models import Order
 
 from .forms import REASON_LABELS, RESOLUTION_LABELS, LookupForm, ReturnableLine, ReturnStartForm
 from .models import ReturnLine, ReturnPolicy, ReturnRequest
-from .services import delivered_on, final_sale, return_policy_for, return_request, returnable_units
+from .services import (
+    delivered_on,
+    final_sale,
+    return_locations,
+    return_policy_for,
+    return_request,
+    return_window_end,
+    returnable_units,
+)
 
 SESSION_KEY = "returns.order"
 SIGNING_SALT = "returns.self-service"
@@ -95,7 +102,7 @@ def policy_page(request: HttpRequest, channel_code: str) -> HttpResponse:
     if channel is None:
         raise Http404("No such channel.")
     policy = return_policy_for(channel.pk)
-    locations, every_location = _return_locations(policy, channel)
+    locations, every_location = return_locations(policy, channel)
     names = dict(
         SKU.objects.filter(code__in=policy.non_returnable_skus).values_list("code", "name")
         if policy.non_returnable_skus
@@ -255,7 +262,7 @@ def order_status(request: HttpRequest, order: Order) -> HttpResponse:
 def return_new(request: HttpRequest, order: Order) -> HttpResponse:
     policy = return_policy_for(order.channel_id)
     lines = [item for item in _returnable_lines(order, policy) if item.left]
-    locations, every_location = _return_locations(policy, order.channel)
+    locations, every_location = return_locations(policy, order.channel)
     context = {"order": order, "policy": policy, **_window(order, policy)}
     form_kwargs = {"lines": lines, "locations": locations, "location_optional": every_location}
     if not lines:
@@ -347,28 +354,10 @@ def _returnable_lines(order: Order, policy: ReturnPolicy) -> list[ReturnableLine
     ]
 
 
-def _return_locations(policy: ReturnPolicy, channel: Channel) -> tuple[list[Warehouse], bool]:
-    """Where returns are taken, and whether that is every location (the
-    policy names none): then the locations serving the channel are listed
-    and the customer may leave it to us (the one the order shipped from)."""
-    if policy.pk:
-        named = list(policy.locations.filter(is_active=True).order_by("name", "code"))
-        if named:
-            return named, False
-    serving = (
-        Warehouse.objects.filter(is_active=True)
-        .filter(Q(channels=channel) | Q(channels=None))
-        .distinct()
-        .order_by("name", "code")
-    )
-    return list(serving), True
-
-
 def _window(order: Order, policy: ReturnPolicy) -> dict:
-    delivered: date | None = delivered_on(order)
-    ends = delivered + timedelta(days=policy.window_days) if delivered else None
+    ends = return_window_end(order, policy)
     return {
-        "delivered_on": delivered,
+        "delivered_on": delivered_on(order),
         "window_ends": ends,
         "window_over": ends is not None and timezone.localdate() > ends,
         "window_days": policy.window_days,

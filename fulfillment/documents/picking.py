@@ -14,7 +14,17 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from oms.documents import Table, barcodable, barcode_cell, code128, draw_lines, fonts, paper_for, render_pages
+from oms.documents import (
+    Table,
+    barcodable,
+    barcode_cell,
+    code128,
+    continued_page,
+    draw_lines,
+    fonts,
+    paper_for,
+    render_pages,
+)
 
 from ..models import PickList
 
@@ -55,15 +65,10 @@ def draw_pick_list(canvas: Canvas, pick_list: PickList) -> None:
     warehouse = pick_list.warehouse
     size = paper_for(warehouse.country)
     width, height = size
-    regular, bold = fonts()
+    _regular, bold = fonts()
     number = f"P{pick_list.pk:06d}"
 
-    def new_page() -> float:
-        canvas.showPage()
-        canvas.setPageSize(size)
-        canvas.setFont(regular, 8)
-        canvas.drawString(MARGIN, height - MARGIN, f"Pick list {number} (cont.)")
-        return height - MARGIN - 24
+    new_page = continued_page(canvas, size, f"Pick list {number} (cont.)", MARGIN)
 
     canvas.setPageSize(size)
     canvas.setFont(bold, 16)

@@ -17,9 +17,11 @@ from reportlab.pdfgen.canvas import Canvas
 from oms.documents import (
     Table,
     address_lines,
+    continued_page,
     draw_lines,
     fonts,
     format_money,
+    page_heading,
     paper_for,
     priced_lines_table,
     render_pages,
@@ -42,20 +44,17 @@ def draw_packing_slip(canvas: Canvas, fo: FulfillmentOrder) -> None:
     order = fo.order
     gift = order.is_gift
     size = paper_for(fo.warehouse.country)
-    width, height = size
+    width, _height = size
     regular, bold = fonts()
 
-    def new_page() -> float:
-        canvas.showPage()
-        canvas.setPageSize(size)
-        canvas.setFont(regular, 8)
-        canvas.drawString(
-            MARGIN, height - MARGIN, f"Packing slip - order {order.number}, shipment {fo.number} (cont.)"
-        )
-        return height - MARGIN - 24
+    new_page = continued_page(
+        canvas, size, f"Packing slip - order {order.number}, shipment {fo.number} (cont.)", MARGIN
+    )
 
     canvas.setPageSize(size)
-    y = _heading(canvas, size, order.channel.name, "GIFT PACKING SLIP" if gift else "PACKING SLIP")
+    y = page_heading(
+        canvas, size, order.channel.name, "GIFT PACKING SLIP" if gift else "PACKING SLIP", MARGIN
+    )
     meta = [
         f"Order {order.number}",
         f"Shipment {fo.number}",
@@ -129,21 +128,16 @@ def receipt_pdf(orders: Iterable[Order]) -> bytes:
 def draw_receipt(canvas: Canvas, order: Order) -> None:
     currency = order.currency
     size = paper_for(order.ship_country)
-    width, height = size
+    width, _height = size
     regular, bold = fonts()
 
     def money(amount: Decimal) -> str:
         return format_money(amount, currency)
 
-    def new_page() -> float:
-        canvas.showPage()
-        canvas.setPageSize(size)
-        canvas.setFont(regular, 8)
-        canvas.drawString(MARGIN, height - MARGIN, f"Receipt - order {order.number} (cont.)")
-        return height - MARGIN - 24
+    new_page = continued_page(canvas, size, f"Receipt - order {order.number} (cont.)", MARGIN)
 
     canvas.setPageSize(size)
-    y = _heading(canvas, size, order.channel.name, "RECEIPT")
+    y = page_heading(canvas, size, order.channel.name, "RECEIPT", MARGIN)
     draw_lines(
         canvas,
         width - MARGIN - 160,
@@ -212,18 +206,6 @@ def draw_receipt(canvas: Canvas, order: Order) -> None:
         y -= 12
     _footer(canvas, size, order)
     canvas.showPage()
-
-
-def _heading(canvas: Canvas, size: tuple[float, float], merchant: str, title: str) -> float:
-    width, height = size
-    _, bold = fonts()
-    canvas.setFont(bold, 16)
-    canvas.drawString(MARGIN, height - MARGIN - 6, merchant[:50])
-    canvas.setFont(bold, 13)
-    canvas.drawRightString(width - MARGIN, height - MARGIN - 6, title)
-    canvas.setLineWidth(1)
-    canvas.line(MARGIN, height - MARGIN - 16, width - MARGIN, height - MARGIN - 16)
-    return height - MARGIN - 40
 
 
 def _footer(canvas: Canvas, size: tuple[float, float], order: Order) -> None:

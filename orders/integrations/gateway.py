@@ -19,6 +19,12 @@ from ..payments import Authorization, CardDetails, GatewayDeclined
 
 NAME = "platform"
 PREFIX = "platform_"
+# The money is the platform's: giving it back happens there (the OMS does not
+# call the platform's API), so a void or refund is refused, never faked.
+ON_PLATFORM = (
+    "This order was paid on its sales platform: cancel the payment or refund it there "
+    "(the OMS does not move that money)."
+)
 
 
 class PlatformGateway:
@@ -54,13 +60,11 @@ class PlatformGateway:
 
     def void(self, *, reference: str) -> str:
         self._check_reference(reference)
-        return f"{PREFIX}void_{uuid.uuid4().hex[:24]}"
+        raise GatewayDeclined("paid_on_platform", ON_PLATFORM)
 
     def refund(self, *, reference: str, amount: Decimal, currency: str) -> str:
         self._check_reference(reference)
-        if amount <= 0:
-            raise GatewayDeclined("invalid_amount", "The refund amount must be positive.")
-        return f"{PREFIX}ref_{uuid.uuid4().hex[:24]}"
+        raise GatewayDeclined("paid_on_platform", ON_PLATFORM)
 
     @staticmethod
     def _check_reference(reference: str) -> None:

@@ -66,7 +66,7 @@ def credit_exposure(customer_id: int) -> Decimal:
         return exposure
     ordered = Order.objects.filter(pk__in=open_orders).values("currency").annotate(total=Sum("grand_total"))
     invoiced = (
-        Invoice.objects.filter(order_ref__in=[f"{pk:08d}" for pk in open_orders])
+        Invoice.objects.filter(order_ref__in=[Order(pk=pk).number for pk in open_orders])
         .values("currency")
         .annotate(total=Sum(F("total")))
     )

@@ -46,7 +46,7 @@ from oms.outbox import emit
 from ..models import Cart, Order, OrderLine, PriceListEntry
 from ..payments import Authorization, CardDetails, GatewayDeclined, GatewayUnavailable, get_gateway
 from ..payments.cards import card_problem
-from ..pricing import PricedOrder, price_lines, tax_rule_for
+from ..pricing import PricedOrder, channel_shipping, price_lines, tax_rule_for
 from .credit import account_terms, credit_hold_reason
 from .idempotency import idempotency_bind, idempotency_claim, idempotency_release, request_fingerprint
 from .lifecycle import event_for
@@ -239,8 +239,7 @@ def _validate_and_price(data: OrderInput) -> _Plan:
     if channel.price_authority or (data.agreed_prices and data.shipping_amount is not None):
         shipping = data.shipping_amount or ZERO
     else:
-        threshold = channel.free_shipping_threshold
-        shipping = ZERO if threshold is not None and merchandise >= threshold else channel.shipping_flat_rate
+        shipping = channel_shipping(channel, merchandise)
     priced = price_lines(
         [
             (ln.quantity, unit_prices[i], ln.discount, ln.tax_amount if channel.price_authority else None)
@@ -552,11 +551,7 @@ def _record(
         billing_address=data.billing_address,
         ship_country=data.shipping_address["country"],
         currency=data.currency,
-        subtotal=priced.subtotal,
-        discount_total=priced.discount_total,
-        shipping_total=priced.shipping_total,
-        tax_total=priced.tax_total,
-        grand_total=priced.grand_total,
+        **priced.totals(),
         prices_include_tax=channel.prices_include_tax,
         warehouse=warehouse,
         promised_at=promised_at,

@@ -717,3 +717,22 @@ def test_admin_shows_deliveries_hides_the_secret_and_retries(admin_client, shop,
     admin_client.post("/admin/orders/inboundorder/", {"action": "retry", "_selected_action": [inbound_id]})
     inbound = InboundOrder.objects.get(pk=inbound_id)
     assert inbound.status == "placed" and inbound.order is not None
+
+
+def test_the_platform_gateway_never_fakes_giving_money_back():
+    """The platform holds the money: a void or refund is refused with what to do, not faked."""
+    from orders.integrations.gateway import PlatformGateway
+    from orders.payments import GatewayDeclined
+
+    gateway = PlatformGateway()
+    auth = gateway.authorize(
+        amount=Decimal("10.00"), currency="USD", card=None, token="shopify:1", idempotency_key="k"
+    )
+    assert gateway.capture(reference=auth.reference, amount=Decimal("10.00"), currency="USD")
+    for call in (
+        lambda: gateway.void(reference=auth.reference),
+        lambda: gateway.refund(reference=auth.reference, amount=Decimal("10.00"), currency="USD"),
+    ):
+        with pytest.raises(GatewayDeclined) as err:
+            call()
+        assert err.value.reason == "paid_on_platform" and "refund it there" in err.value.message
