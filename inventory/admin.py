@@ -136,9 +136,10 @@ class WarehouseAdmin(admin.ModelAdmin):
             {"fields": ["line1", ("city", "region", "postal_code"), "country", ("latitude", "longitude")]},
         ),
         ("Services", {"fields": ["ships", "allows_pickup", "channels", "safety_stock"]}),
+        ("Staff", {"fields": ["staff"], "description": "Warehouse-role users see and work only here."}),
         ("Stock", {"fields": ["stock_link", "created_at"]}),
     ]
-    filter_horizontal = ["channels"]
+    filter_horizontal = ["channels", "staff"]
     inlines = [SafetyStockInline]
     actions = ["start_cycle_count"]
 

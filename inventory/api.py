@@ -9,6 +9,7 @@ from rest_framework import generics, serializers
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
+from . import access
 from .api_alerts import urlpatterns as alert_urlpatterns
 from .api_atp import urlpatterns as atp_urlpatterns
 from .api_importexport import urlpatterns as importexport_urlpatterns
@@ -63,7 +64,7 @@ class StockPositions(generics.ListAPIView):
     """On hand, allocated, reserved, available, incoming and days of cover for
     every SKU in every active location. `status`: out (nothing available), low
     (fewer than LOW_STOCK_DAYS of cover), over (no demand, or more than
-    OVERSTOCK_DAYS of cover)."""
+    OVERSTOCK_DAYS of cover). Warehouse staff see their own locations only."""
 
     serializer_class = StockPositionSerializer
     permission_classes = [IsStaff]
@@ -81,7 +82,7 @@ class StockPositions(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        qs = stock_positions()
+        qs = access.scope(stock_positions(), self.request, field="warehouse")
         if params.get("warehouse"):
             qs = qs.filter(warehouse__code=params["warehouse"])
         if params.get("sku"):

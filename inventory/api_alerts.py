@@ -12,7 +12,9 @@ from rest_framework.views import APIView
 from oms.actors import Actor
 from oms.api.fields import StrictSerializer
 from oms.api.permissions import IsStaff
+from oms.errors import NotFound
 
+from . import access
 from .alerts import stock_alert_acknowledge
 from .api_reports import urlpatterns as report_urlpatterns
 from .models import StockAlert
@@ -60,7 +62,8 @@ def _alerts():
 
 class StockAlertList(generics.ListAPIView):
     """Low stock, stock-out, overstock and count-variance alerts, newest first.
-    `status=live` is every alert not resolved yet (open or acknowledged)."""
+    `status=live` is every alert not resolved yet (open or acknowledged).
+    Warehouse staff see their own locations' alerts only."""
 
     serializer_class = StockAlertSerializer
     permission_classes = [IsStaff]
@@ -73,7 +76,7 @@ class StockAlertList(generics.ListAPIView):
         filters = AlertFilters(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
-        qs = _alerts()
+        qs = access.scope(_alerts(), self.request, field="warehouse")
         if "kind" in params:
             qs = qs.filter(kind=params["kind"])
         if params.get("status") == LIVE:
@@ -102,6 +105,18 @@ class StockAlertAcknowledge(APIView):
         data = AcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
         ids = data.validated_data["ids"]
+        if access.location_ids(request) is not None:
+            # Another location's alert is none of a warehouse user's business: unknown to them.
+            yours = set(
+                access.scope(StockAlert.objects.filter(pk__in=ids), request, "warehouse").values_list(
+                    "pk", flat=True
+                )
+            )
+            if others := sorted(set(ids) - yours):
+                listed = ", ".join(map(str, others))
+                raise NotFound(
+                    f"No stock alert {listed}.", fields={"ids": [f"unknown alert id(s): {listed}"]}
+                )
         stock_alert_acknowledge(alert_ids=ids, actor=Actor.from_request(request))
         return Response(StockAlertSerializer(_alerts().filter(pk__in=ids).order_by("pk"), many=True).data)
 

@@ -342,6 +342,8 @@ class ReturnReceive(StaffAction):
     """The parcel arrived: per line the units that came, their condition and
     what becomes of them (restock, quarantine, refurbish, scrap)."""
 
+    staff_change = "receiving.change"
+
     @extend_schema(request=ReturnReceiveIn, responses={200: ReturnDetailOut, **ERRORS})
     def post(self, request: Request, pk: int) -> Response:
         data = ReturnReceiveIn(data=request.data)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import WarehouseFactory, channel_with_key, sku_in_stock
+from oms.roles import MANAGER
+from tests.factories import WarehouseFactory, channel_with_key, sku_in_stock, staff_user
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +45,9 @@ def api(channel_and_key) -> APIClient:
 
 
 @pytest.fixture
-def staff_api(db, django_user_model) -> APIClient:
-    user = django_user_model.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
+def staff_api(db) -> APIClient:
+    """An API client authenticated as a staff user in the manager role (every area)."""
+    user = staff_user("staff", MANAGER)
     client = APIClient()
     client.force_authenticate(user)
     return client

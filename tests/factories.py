@@ -126,3 +126,19 @@ def create_cart(api, *lines: tuple[str, int], email: str = "ada@example.com") ->
     )
     assert response.status_code == 201, response.json()
     return response.json()
+
+
+def staff_user(username: str, *roles: str, locations=(), password: str = "pw-staff-123", **extra):
+    """A staff user in the given roles (oms.roles), assigned to `locations`
+    (warehouses) when given. Creates the role groups if a flush removed them."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(
+        username, f"{username}@example.com", password, is_staff=True, **extra
+    )
+    for role in roles:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    for location in locations:
+        location.staff.add(user)
+    return user

@@ -4,7 +4,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from tests.factories import SKUFactory, WarehouseFactory, channel_with_key, order_payload, sku_in_stock
+from oms.roles import CUSTOMER_SERVICE
+from tests.factories import (
+    SKUFactory,
+    WarehouseFactory,
+    channel_with_key,
+    order_payload,
+    sku_in_stock,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +154,7 @@ def test_order_list_filters(api, sku):
 def test_staff_token_auth_and_staff_orders(db, django_user_model, channel, sku):
     from rest_framework.authtoken.models import Token
 
-    user = django_user_model.objects.create_user("cs", password="pw-cs-12345", is_staff=True)
+    user = staff_user("cs", CUSTOMER_SERVICE)
     token = Token.objects.create(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from inventory.access import location_ids
 from oms.api.fields import StrictSerializer
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput, NotFound
@@ -19,6 +20,7 @@ from orders.models import Order
 
 from ..documents import label_pdf, label_zpl, packing_slip_pdf, pick_list_pdf, receipt_pdf, wave_documents_pdf
 from ..models import FulfillmentOrder, PickList, Wave
+from .scoping import scoped
 
 PDF = "application/pdf"
 # ZPL has no registered media type; printers' drivers and Browser Print take plain text.
@@ -32,8 +34,12 @@ ERRORS = {
 }
 
 
-def shipments() -> QuerySet[FulfillmentOrder]:
-    return FulfillmentOrder.objects.select_related("order__channel", "warehouse", "service__carrier", "box")
+def shipments(request: Request) -> QuerySet[FulfillmentOrder]:
+    """The shipments the request's user may print (a warehouse user: their locations')."""
+    return scoped(
+        FulfillmentOrder.objects.select_related("order__channel", "warehouse", "service__carrier", "box"),
+        request,
+    )
 
 
 def document(
@@ -66,7 +72,7 @@ class LabelPdf(StaffDocument):
     """The shipping label, 4 x 6 inch PDF."""
 
     def get(self, request: Request, pk: int) -> HttpResponse:
-        fo = fetch(shipments(), pk, "Shipment")
+        fo = fetch(shipments(request), pk, "Shipment")
         return document(label_pdf([fo]), PDF, f"label-{fo.number}.pdf")
 
 
@@ -77,7 +83,7 @@ class LabelZpl(StaffDocument):
     """The shipping label as ZPL II for a 203 dpi thermal printer."""
 
     def get(self, request: Request, pk: int) -> HttpResponse:
-        fo = fetch(shipments(), pk, "Shipment")
+        fo = fetch(shipments(request), pk, "Shipment")
         return document(label_zpl([fo]), ZPL, f"label-{fo.number}.zpl", download=True)
 
 
@@ -86,7 +92,7 @@ class PackingSlipPdf(StaffDocument):
     """The shipment's packing slip (no prices on gift orders)."""
 
     def get(self, request: Request, pk: int) -> HttpResponse:
-        fo = fetch(shipments(), pk, "Shipment")
+        fo = fetch(shipments(request), pk, "Shipment")
         return document(packing_slip_pdf([fo]), PDF, f"packing-slip-{fo.number}.pdf")
 
 
@@ -95,7 +101,13 @@ class ReceiptPdf(StaffDocument):
     """The order's receipt: prices, discounts, tax, shipping, total and payment."""
 
     def get(self, request: Request, pk: int) -> HttpResponse:
-        order = fetch(Order.objects.select_related("channel"), pk, "Order")
+        # A warehouse user prints receipts of orders that ship from their locations.
+        orders = Order.objects.select_related("channel")
+        if location_ids(request) is not None:
+            orders = orders.filter(
+                pk__in=scoped(FulfillmentOrder.objects.filter(order_id=pk), request).values("order_id")
+            )
+        order = fetch(orders, pk, "Order")
         return document(receipt_pdf([order]), PDF, f"receipt-{order.number}.pdf")
 
 
@@ -104,7 +116,8 @@ class PickListPdf(StaffDocument):
     """A pick list in walking order, bins as barcodes."""
 
     def get(self, request: Request, pk: int) -> HttpResponse:
-        pick_list = fetch(PickList.objects.select_related("warehouse", "zone", "picker"), pk, "Pick list")
+        pick_lists = scoped(PickList.objects.select_related("warehouse", "zone", "picker"), request)
+        pick_list = fetch(pick_lists, pk, "Pick list")
         return document(pick_list_pdf([pick_list]), PDF, f"pick-list-P{pick_list.pk:06d}.pdf")
 
 
@@ -115,7 +128,7 @@ class WaveDocumentsPdf(StaffDocument):
     """A wave's print run: label and packing slip of every packed shipment, then its pick lists."""
 
     def get(self, request: Request, pk: int) -> HttpResponse:
-        wave = fetch(Wave.objects.all(), pk, "Wave")
+        wave = fetch(scoped(Wave.objects.all(), request), pk, "Wave")
         return document(wave_documents_pdf(wave), PDF, f"wave-W{wave.pk:06d}.pdf")
 
 
@@ -144,7 +157,7 @@ class BulkLabels(StaffDocument):
         data = BulkLabelsIn(data=request.data)
         data.is_valid(raise_exception=True)
         ids = list(dict.fromkeys(data.validated_data["shipments"]))
-        found = {fo.pk: fo for fo in shipments().filter(pk__in=ids)}
+        found = {fo.pk: fo for fo in shipments(request).filter(pk__in=ids)}
         missing = [str(pk) for pk in ids if pk not in found]
         if missing:
             raise InvalidInput.field("shipments", f"no such shipment: {', '.join(missing)}")

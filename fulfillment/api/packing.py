@@ -13,7 +13,9 @@ from oms.actors import Actor
 from oms.api.fields import StrictSerializer
 from oms.api.permissions import IsStaff
 
+from ..models import FulfillmentOrder
 from ..packing import MAX_PARCEL_GRAMS, MAX_SCAN_QUANTITY, box_suggest, pack_complete, pack_scan
+from .scoping import check_visible
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: `{error: {code, message, fields}}` naming the field"),
@@ -118,6 +120,7 @@ class PackScan(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, FulfillmentOrder, pk, "Shipment")
         data = ScanIn(data=request.data)
         data.is_valid(raise_exception=True)
         result = pack_scan(
@@ -136,6 +139,7 @@ class BoxSuggestion(APIView):
     permission_classes = [IsStaff]
 
     def get(self, request: Request, pk: int) -> Response:
+        check_visible(request, FulfillmentOrder, pk, "Shipment")
         return Response(BoxOut(box_suggest(fulfillment_order_id=pk).as_dict()).data)
 
 
@@ -147,6 +151,7 @@ class PackComplete(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, FulfillmentOrder, pk, "Shipment")
         data = CompleteIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data

@@ -17,7 +17,7 @@ from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput, NotFound
 
 from ..documents.picking import pick_list_rows
-from ..models import PickList
+from ..models import PickList, PickListLine
 from ..picking import (
     pick_confirm_line,
     pick_list_cancel,
@@ -29,6 +29,7 @@ from ..picking import (
 from ..picking.common import MAX_SCAN_QUANTITY, next_stop, units_left
 from ..picking.lists import MAX_ORDERS
 from ..picking.selectors import pick_list_lines, pick_lists
+from .scoping import check_visible, check_workplace, scoped
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: `{error: {code, message, fields}}` naming the field"),
@@ -205,8 +206,8 @@ class PickShortOut(PickProgressOut):
 # --- Views --------------------------------------------------------------------------------------
 
 
-def detail(pk: int) -> dict:
-    pick_list = pick_lists().filter(pk=pk).first()
+def detail(request: Request, pk: int) -> dict:
+    pick_list = scoped(pick_lists(), request).filter(pk=pk).first()
     if pick_list is None:
         raise NotFound(f"Pick list {pk} does not exist.")
     lines = pick_list_lines(pick_list)
@@ -235,7 +236,7 @@ class PickListList(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        qs = pick_lists()
+        qs = scoped(pick_lists(), self.request)
         params = self.request.query_params
         if params.get("warehouse"):
             qs = qs.filter(warehouse__code=params["warehouse"])
@@ -255,8 +256,10 @@ class PickListList(generics.ListAPIView):
         data = PickListCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        warehouse = warehouse_by_code(v["warehouse"])
+        check_workplace(request, warehouse)
         created = pick_lists_create(
-            warehouse_id=warehouse_by_code(v["warehouse"]).pk,
+            warehouse_id=warehouse.pk,
             mode=v["mode"],
             actor=Actor.for_user(request.user),
             fulfillment_order_ids=v.get("shipments"),
@@ -274,7 +277,7 @@ class PickListDetail(APIView):
     permission_classes = [IsStaff]
 
     def get(self, request: Request, pk: int) -> Response:
-        return Response(detail(pk))
+        return Response(detail(request, pk))
 
 
 @extend_schema(request=PickScanIn, responses={200: PickProgressOut, **ERRORS})
@@ -285,6 +288,7 @@ class PickScan(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, PickList, pk, "Pick list")
         data = PickScanIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -306,6 +310,7 @@ class PickProgressView(APIView):
     permission_classes = [IsStaff]
 
     def get(self, request: Request, pk: int) -> Response:
+        check_visible(request, PickList, pk, "Pick list")
         return Response(PickProgressOut(pick_progress(pick_list_id=pk).as_dict()).data)
 
 
@@ -316,6 +321,7 @@ class PickLineConfirm(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, PickListLine, pk, "Pick line", field="pick_list__warehouse_id")
         data = PickQuantityIn(data=request.data)
         data.is_valid(raise_exception=True)
         result = pick_confirm_line(
@@ -332,6 +338,7 @@ class PickLineShort(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, PickListLine, pk, "Pick line", field="pick_list__warehouse_id")
         data = PickQuantityIn(data=request.data)
         data.is_valid(raise_exception=True)
         result = pick_short(
@@ -347,8 +354,9 @@ class PickListCancel(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, PickList, pk, "Pick list")
         pick_list_cancel(pick_list_id=pk, actor=Actor.for_user(request.user))
-        return Response(detail(pk))
+        return Response(detail(request, pk))
 
 
 urlpatterns = [

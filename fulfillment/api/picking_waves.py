@@ -21,6 +21,7 @@ from ..picking import wave_cancel, wave_create, wave_release
 from ..picking.lists import MAX_ORDERS
 from ..picking.selectors import pick_lists, waves
 from .picking import ERRORS, PickListOut, warehouse_by_code
+from .scoping import check_visible, check_workplace, scoped
 
 
 class WaveOut(serializers.Serializer):
@@ -66,8 +67,8 @@ class WaveIn(StrictSerializer):
     consolidation_point = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
 
 
-def wave_detail(pk: int) -> dict:
-    wave = waves().filter(pk=pk).first()
+def wave_detail(request: Request, pk: int) -> dict:
+    wave = scoped(waves(), request).filter(pk=pk).first()
     if wave is None:
         raise NotFound(f"Wave {pk} does not exist.")
     data = WaveOut(wave).data
@@ -91,7 +92,7 @@ class WaveList(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        qs = waves()
+        qs = scoped(waves(), self.request)
         params = self.request.query_params
         if params.get("warehouse"):
             qs = qs.filter(warehouse__code=params["warehouse"])
@@ -112,15 +113,17 @@ class WaveList(generics.ListAPIView):
             if carrier is None:
                 raise InvalidInput.field("carrier", f"unknown carrier '{v['carrier']}'")
             carrier_id = carrier.pk
+        warehouse = warehouse_by_code(v["warehouse"])
+        check_workplace(request, warehouse)
         wave = wave_create(
-            warehouse_id=warehouse_by_code(v["warehouse"]).pk,
+            warehouse_id=warehouse.pk,
             carrier_id=carrier_id,
             ship_by=v["ship_by"],
             max_orders=v.get("max_orders"),
             consolidation_point=v["consolidation_point"],
             actor=Actor.for_user(request.user),
         )
-        return Response(wave_detail(wave.pk), status=status.HTTP_201_CREATED)
+        return Response(wave_detail(request, wave.pk), status=status.HTTP_201_CREATED)
 
 
 @extend_schema(responses={200: WaveDetailOut, 404: ERRORS[404]})
@@ -130,7 +133,7 @@ class WaveDetail(APIView):
     permission_classes = [IsStaff]
 
     def get(self, request: Request, pk: int) -> Response:
-        return Response(wave_detail(pk))
+        return Response(wave_detail(request, pk))
 
 
 @extend_schema(request=None, responses={200: WaveDetailOut, **ERRORS})
@@ -140,8 +143,9 @@ class WaveRelease(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, Wave, pk, "Wave")
         wave_release(wave_id=pk, actor=Actor.for_user(request.user))
-        return Response(wave_detail(pk))
+        return Response(wave_detail(request, pk))
 
 
 @extend_schema(request=None, responses={200: WaveDetailOut, **ERRORS})
@@ -151,8 +155,9 @@ class WaveCancel(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, Wave, pk, "Wave")
         wave_cancel(wave_id=pk, actor=Actor.for_user(request.user))
-        return Response(wave_detail(pk))
+        return Response(wave_detail(request, pk))
 
 
 urlpatterns = [

@@ -20,7 +20,9 @@ from oms.geo import resolve_destination
 
 from ..carriers import Parcel
 from ..carriers.table import NoQuote
+from ..models import FulfillmentOrder
 from ..rates import LEVEL_RANK, RateBook, Rating, explain, fulfillment_order_set_service, lane_for
+from .scoping import check_visible
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: `{error: {code, message, fields}}`"),
@@ -233,6 +235,7 @@ class ShipmentServiceOverride(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, FulfillmentOrder, pk, "Shipment")
         data = ShipmentServiceIn(data=request.data)
         data.is_valid(raise_exception=True)
         rating = fulfillment_order_set_service(

@@ -20,6 +20,7 @@ from ..models import FulfillmentOrder
 from ..shipping import pickup_collect, shipment_ship
 from ..shipping.selectors import carrier_tracking_url, public_tracking_url, shipment_detail, shipments
 from ..tracking import SIGNATURE_HEADER, tracking_receive
+from .scoping import check_visible, scoped
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: `{error: {code, message, fields}}` naming the field"),
@@ -122,7 +123,8 @@ class TrackingReportOut(serializers.Serializer):
     moved = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
 
 
-def _detail_response(pk: int) -> Response:
+def _detail_response(request: Request, pk: int) -> Response:
+    check_visible(request, FulfillmentOrder, pk, "Shipment")
     fo = shipment_detail(pk)
     if fo is None:
         raise NotFound(f"Shipment {pk} does not exist.")
@@ -147,7 +149,7 @@ class ShipmentList(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        qs = shipments()
+        qs = scoped(shipments(), self.request)
         params = self.request.query_params
         if params.get("status"):
             wanted = [s.strip() for s in params["status"].split(",") if s.strip()]
@@ -183,7 +185,7 @@ class ShipmentDetail(APIView):
     permission_classes = [IsStaff]
 
     def get(self, request: Request, pk: int) -> Response:
-        return _detail_response(pk)
+        return _detail_response(request, pk)
 
 
 @extend_schema(request=None, responses={200: ShipmentDetailOut, **ERRORS})
@@ -194,8 +196,9 @@ class ShipmentShip(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, FulfillmentOrder, pk, "Shipment")
         shipment_ship(fulfillment_order_id=pk, actor=Actor.for_user(request.user))
-        return _detail_response(pk)
+        return _detail_response(request, pk)
 
 
 @extend_schema(request=None, responses={200: ShipmentDetailOut, **ERRORS})
@@ -205,8 +208,9 @@ class ShipmentCollect(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, pk: int) -> Response:
+        check_visible(request, FulfillmentOrder, pk, "Shipment")
         pickup_collect(fulfillment_order_id=pk, actor=Actor.for_user(request.user))
-        return _detail_response(pk)
+        return _detail_response(request, pk)
 
 
 @extend_schema(

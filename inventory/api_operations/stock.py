@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +16,7 @@ from oms.api.fields import StrictSerializer
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
+from .. import access
 from ..bins import StockLocations, bin_stock, stock_locations
 from ..models import SKU, BinStock, Warehouse
 from ..operations import stock_adjust, stock_bin_move, stock_putaway, stock_write_off
@@ -92,7 +94,8 @@ class BinMoveIn(StockChangeIn):
 
 class StockChangeView(APIView):
     """Parse the input, call `service` with it, answer with the SKU's position
-    shelf by shelf. `arguments` adds the service's own."""
+    shelf by shelf. `arguments` adds the service's own. Warehouse staff change
+    stock at their own locations only (403 elsewhere)."""
 
     permission_classes = [IsStaff]
     input_class: type[StockChangeIn]
@@ -106,6 +109,8 @@ class StockChangeView(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         warehouse_id, sku_id = v["warehouse"].pk, v["sku"].pk
+        if not access.may_work(request, warehouse_id):
+            raise PermissionDenied(f"You do not work at location {v['warehouse'].code}.")
         type(self).service(
             warehouse_id=warehouse_id,
             sku_id=sku_id,
@@ -164,7 +169,8 @@ class BinMove(StockChangeView):
 
 
 class BinStockList(generics.ListAPIView):
-    """Units on the shelves, in walk order: what is in a bin, where a SKU is."""
+    """Units on the shelves, in walk order: what is in a bin, where a SKU is
+    (warehouse staff: at their own locations)."""
 
     serializer_class = BinStockOut
     permission_classes = [IsStaff]
@@ -180,7 +186,7 @@ class BinStockList(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = bin_stock()
+        qs = access.scope(bin_stock(), self.request, field="warehouse")
         for param, lookup in (("warehouse", "warehouse__code"), ("bin", "bin__code"), ("sku", "sku__code")):
             if self.request.query_params.get(param):
                 qs = qs.filter(**{lookup: self.request.query_params[param]})
@@ -188,7 +194,8 @@ class BinStockList(generics.ListAPIView):
 
 
 class StockLocationsView(APIView):
-    """One SKU per warehouse: on hand, available, unlocated and the bins that hold it."""
+    """One SKU per warehouse: on hand, available, unlocated and the bins that hold it
+    (warehouse staff: at their own locations)."""
 
     permission_classes = [IsStaff]
 
@@ -210,7 +217,11 @@ class StockLocationsView(APIView):
             if warehouse is None:
                 raise InvalidInput.field("warehouse", f"unknown warehouse '{params['warehouse']}'")
             warehouse_id = warehouse.pk
-        found: list[StockLocations] = stock_locations(sku_id=sku.pk, warehouse_id=warehouse_id)
+        found: list[StockLocations] = [
+            position
+            for position in stock_locations(sku_id=sku.pk, warehouse_id=warehouse_id)
+            if access.may_work(request, position.level.warehouse_id)
+        ]
         return Response(StockLocationsOut(found, many=True).data)
 
 

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from oms.api.fields import MoneyOutField, StrictSerializer
 from oms.api.permissions import IsStaff
 
+from .. import access
 from ..api_operations.common import fetch, staff
 from ..models import PurchaseOrder, PurchaseOrderEvent, PurchaseOrderLine, Supplier, Warehouse
 from ..purchasing import purchase_order_create, purchase_order_detail, purchase_order_update, purchase_orders
@@ -164,14 +165,15 @@ class PurchaseOrderList(generics.ListAPIView):
 
     @extend_schema(parameters=[PurchaseOrderFilters])
     def get(self, request, *args, **kwargs):
-        """Purchase orders, newest first, with their line totals."""
+        """Purchase orders, newest first, with their line totals (warehouse
+        staff: those delivered to their own locations)."""
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[PurchaseOrder]:
         filters = PurchaseOrderFilters(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
-        qs = purchase_orders()
+        qs = access.scope(purchase_orders(), self.request, field="warehouse")
         if "status" in params:
             qs = qs.filter(status=params["status"])
         if params.get("supplier"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -33,6 +34,13 @@ class Warehouse(models.Model):
         blank=True,
         related_name="warehouses",
         help_text="Channels whose orders this location's stock may serve; none selected: every channel.",
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="work_locations",
+        help_text="Warehouse staff who work here: a user in the warehouse role sees and works only "
+        "the locations they are assigned.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

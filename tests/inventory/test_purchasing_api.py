@@ -220,11 +220,11 @@ def test_supplier_pages_take_constant_queries(staff_api, size):
     with CaptureQueriesContext(connection) as ctx:
         page = call(staff_api, "get", "suppliers/")
     assert page["count"] == size
-    assert len(ctx.captured_queries) == 2  # the count and the page
+    assert len(ctx.captured_queries) == 3  # the staff user's roles, the count and the page
     with CaptureQueriesContext(connection) as ctx:
         detail = call(staff_api, "get", "suppliers/S00/")
     assert len(detail["items"]) == 3
-    assert len(ctx.captured_queries) == 2  # the supplier and its items with their SKUs
+    assert len(ctx.captured_queries) == 3  # roles, the supplier and its items with their SKUs
 
 
 # --- The lifecycle -------------------------------------------------------------------
@@ -585,12 +585,12 @@ def test_purchase_order_list_takes_constant_queries(staff_api, staff, w, orders)
         page = call(staff_api, "get", "purchase-orders/")
     assert page["count"] == orders and len(page["results"]) == orders
     assert {r["created_by"] for r in page["results"]} == {"staff"}
-    assert len(ctx.captured_queries) == 2  # the count and the page, totals included
+    assert len(ctx.captured_queries) == 3  # roles, the count and the page, totals included
     with CaptureQueriesContext(connection) as ctx:
         query = f"status=partially_received&supplier=ACME&warehouse=DC&sku={w.a.code}"
         page = call(staff_api, "get", f"purchase-orders/?{query}")
     assert page["count"] == orders // 2
-    assert len(ctx.captured_queries) == 2
+    assert len(ctx.captured_queries) == 3  # roles, the count and the page
 
 
 @pytest.mark.parametrize("lines", [1, 10])
@@ -608,7 +608,7 @@ def test_purchase_order_detail_takes_constant_queries(staff_api, staff, w, lines
         detail = call(staff_api, "get", f"purchase-orders/{po.pk}/")
     assert (len(detail["lines"]), len(detail["events"])) == (lines, 2 + lines)
     assert {e["user"] for e in detail["events"]} == {None, "staff"}
-    assert len(ctx.captured_queries) == 3  # the order with its totals, its lines, its events
+    assert len(ctx.captured_queries) == 4  # roles, the order with its totals, its lines, its events
 
 
 # --- The schema ----------------------------------------------------------------------

@@ -134,7 +134,7 @@ def test_query_count_does_not_grow_with_positions(staff_api, n):
         daily_demand(sku_in_stock(warehouse=wh, quantity=3), wh, every_third_day(3))
     with CaptureQueriesContext(connection) as ctx:
         assert len(rows(staff_api.get(RISK, {"warehouse": "DC-A"}))) == n
-    assert len(ctx.captured_queries) == 3  # warehouse code, positions, demand history
+    assert len(ctx.captured_queries) == 4  # roles, warehouse code, positions, demand history
 
 
 def test_pages_come_from_the_cache_until_stock_moves(staff_api, shelves, settings, monkeypatch):
