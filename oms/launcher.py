@@ -101,6 +101,8 @@ def public_host(host: str) -> str:
 class Banner:
     admin_password: str | None = None
     staff_token: str = ""
+    demo_staff: list[str] = field(default_factory=list)
+    demo_staff_password: str = ""
     channel_keys: list[tuple[str, str, str]] = field(default_factory=list)  # code, currency, key
 
 
@@ -147,9 +149,21 @@ def bootstrap(env: Mapping[str, str], data_dir: Path, *, demo_data: bool) -> Ban
     user, password = ensure_admin(data_dir)
     token, _ = Token.objects.get_or_create(user=user)
     keys = [(channel.code, channel.currency, raw) for channel, raw in demo_keys()]
+    staff, staff_password = [], ""
+    if demo_data:
+        from oms.demo.staff import demo_staff_ensure
+
+        staff_password = read_or_create(data_dir / "demo_staff_password", lambda: secrets.token_urlsafe(9))
+        staff = demo_staff_ensure(password=staff_password)
     # The children open their own connections; none may be shared across processes.
     connections.close_all()
-    return Banner(admin_password=password, staff_token=token.key, channel_keys=keys)
+    return Banner(
+        admin_password=password,
+        staff_token=token.key,
+        channel_keys=keys,
+        demo_staff=staff,
+        demo_staff_password=staff_password,
+    )
 
 
 # --- children ----------------------------------------------------------------
@@ -251,12 +265,16 @@ def print_banner(banner: Banner, *, base_url: str, data_dir: Path, embedded: lis
         line,
         "  OMS is running. Ctrl-C stops everything.",
         "",
+        f"  Dashboard   {base_url}/dashboard/",
         f"  Admin       {base_url}/admin/",
         f"              user {ADMIN_USERNAME}   password {password}",
         f"  API docs    {base_url}/api/docs/   (ReDoc {base_url}/api/redoc/, schema /api/schema/)",
         f"  API base    {base_url}/api/v1/",
         f"  Health      {base_url}/healthz",
     ]
+    if banner.demo_staff:
+        users = ", ".join(banner.demo_staff)
+        rows += ["", f"  Demo staff, one per role ({users}), password {banner.demo_staff_password}"]
     if banner.channel_keys:
         rows += ["", "  Demo channel API keys (Authorization: Bearer <key>):"]
         rows += [f"    {code:<8} {currency}  {key}" for code, currency, key in banner.channel_keys]

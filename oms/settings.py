@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "oms",
     "customers",
     "inventory",
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # request.htmx: dashboard views answer htmx requests with just the fragment.
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "oms.urls"
@@ -141,6 +144,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js from the installed plotly package (no third-party JS in the repository).
+    "oms.staticfiles.PackageFileFinder",
+]
+# The staff dashboard (/dashboard/) signs staff in on its own page.
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+# Home dashboard: an order due today and not picked is in jeopardy this many
+# minutes before its carrier's cut-off.
+DASHBOARD_PICK_LEAD_MINUTES = int(os.environ.get("DASHBOARD_PICK_LEAD_MINUTES", "120"))
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -282,6 +297,10 @@ CELERY_BEAT_SCHEDULE = {
     "post-sale-follow-ups": {
         "task": "returns.tasks.send_follow_ups",
         "schedule": float(os.environ.get("FOLLOW_UP_INTERVAL_SECONDS", "3600")),
+    },
+    "dashboard-summary": {
+        "task": "returns.tasks.summarize_dashboard_days",
+        "schedule": float(os.environ.get("DASHBOARD_SUMMARY_INTERVAL_SECONDS", "3600")),
     },
     "customer-metrics": {
         "task": "returns.metrics_tasks.refresh_customer_metrics",

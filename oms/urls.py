@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("oms.api.urls")),
+    path("dashboard/", include("oms.dashboard_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("returns/", include("returns.urls")),
     path("", include("fulfillment.urls")),
 ]

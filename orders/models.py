@@ -8,8 +8,11 @@ who (staff user, channel or system) and when.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Lower
 
 from customers.models import Customer
 from inventory.models import SKU, Reservation, Warehouse
@@ -227,6 +230,27 @@ class Order(models.Model):
             # The post-sale follow-up looks for orders delivered in a window of days.
             models.Index(
                 fields=["delivered_at"], name="order_delivered_idx", condition=Q(delivered_at__isnull=False)
+            ),
+            # The dashboard's order search: a channel's order reference, and the
+            # start of the ship-to name (case-insensitive prefix, LIKE 'abc%').
+            models.Index(
+                fields=["external_id"], name="order_external_id_idx", condition=Q(external_id__isnull=False)
+            ),
+            models.Index(
+                OpClass(Lower(KT("shipping_address__name")), name="text_pattern_ops"),
+                name="order_ship_name_idx",
+            ),
+            # The dashboard's flag filters, newest first: small partial indexes
+            # (only flagged orders), so a rare flag is not found by scanning them all.
+            *(
+                models.Index(fields=["-id"], name=f"order_{flag}_recent_idx", condition=condition)
+                for flag, condition in (
+                    ("vip", Q(is_vip=True)),
+                    ("gift", Q(is_gift=True)),
+                    ("replacement", Q(is_replacement=True)),
+                    ("account", Q(payment_terms_days__isnull=False)),
+                    ("credit_hold", Q(status="on_hold", hold_reason__startswith="Credit limit:")),
+                )
             ),
         ]
 

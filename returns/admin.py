@@ -27,6 +27,8 @@ from orders.models import Order
 from .api_cases import QUEUE_ORDER
 from .models import (
     CustomerCase,
+    DashboardDay,
+    DashboardSales,
     FollowUp,
     PostSaleAnswer,
     ReturnEvent,
@@ -404,3 +406,19 @@ class FollowUpAdmin(IdSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Order", ordering="order")
     def order_link(self, follow_up: FollowUp) -> str:
         return _order_link(follow_up)
+
+
+@admin.register(DashboardDay)
+class DashboardDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The home dashboard's summary of closed days (filled by the hourly task)."""
+
+    list_display = ["day", "base_currency", "units_shipped", "units_returned", "refreshed_at"]
+    date_hierarchy = "day"
+
+
+@admin.register(DashboardSales)
+class DashboardSalesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["day", "channel", "currency", "orders", "revenue", "revenue_base", "unconverted"]
+    list_filter = ["channel", "currency"]
+    list_select_related = ["day", "channel"]
+    date_hierarchy = "day__day"

@@ -288,3 +288,6 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"follow-up of order {self.order_id}"
+
+
+from .models_dashboard import DashboardDay, DashboardSales  # noqa: E402, F401

@@ -111,6 +111,8 @@ ADMIN_MODELS = [
     "returns.CustomerCase",
     "returns.PostSaleAnswer",
     "returns.FollowUp",
+    "returns.DashboardDay",
+    "returns.DashboardSales",
 ]
 
 # Written only by services: the admin shows them and nothing more.
@@ -146,6 +148,8 @@ READ_ONLY_MODELS = [
     "returns.ReturnEvent",
     "returns.PostSaleAnswer",
     "returns.FollowUp",
+    "returns.DashboardDay",
+    "returns.DashboardSales",
 ]
 
 EDITABLE_MODELS = [
@@ -506,9 +510,15 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
     cart_create(
         channel=catalog.channel, email=f"cart{n}@example.com", ship_country="US", lines=[(sku.code, 1)]
     )
-    _admin_place(
+    placed = _admin_place(
         catalog, email=f"buyer{n}@example.com", sku=sku, idempotency_key=f"grow-{n}", is_vip=n % 2 == 0
     )
+    # A day of its own in the dashboard's sales summary.
+    from returns.dashboard.kpis import dashboard_days_refresh
+
+    Order.objects.filter(pk=placed.pk).update(placed_at=timezone.now() - timedelta(days=n))
+    summary_day = timezone.localdate() - timedelta(days=n)
+    dashboard_days_refresh(first=summary_day, last=summary_day)
     from returns.metrics import customer_metrics_refresh
 
     customer_metrics_refresh()
