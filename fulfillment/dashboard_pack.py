@@ -45,11 +45,11 @@ from .models import Box, FulfillmentOrder, PackagingMaterial, PickList, PickList
 from .packing import (
     MAX_PARCEL_GRAMS,
     MAX_SCAN_QUANTITY,
-    _check_packable,
     box_suggest,
     pack_complete,
     pack_progress,
     pack_scan,
+    packable_check,
 )
 
 Status = FulfillmentOrder.Status
@@ -131,7 +131,7 @@ def station(request, *, fo: FulfillmentOrder | None, pick_list: PickList | None,
     context["packed"] = sum(line.packed for line in lines)
     context["left"] = context["units"] - context["packed"]
     try:
-        _check_packable(fo)
+        packable_check(fo)
     except DomainError as error:
         context["packable"], context["not_packable"] = False, error.message
     else:
@@ -196,7 +196,7 @@ def _bad(message: str) -> dict:
 
 def _open_shipment(request, fo: FulfillmentOrder) -> dict:
     try:
-        _check_packable(fo)
+        packable_check(fo)
     except DomainError as error:
         if fo.tracking_number and fo.status == Status.PACKED:
             return _ok(_t("Shipment %(number)s is packed: reprint its label below.") % {"number": fo.number})

@@ -111,7 +111,7 @@ def pack_scan(*, fulfillment_order_id: int, barcode: str, actor: Actor, quantity
         raise InvalidInput.field("quantity", f"must be a whole number from 1 to {MAX_SCAN_QUANTITY}")
 
     fo = access_fulfillment_order(fulfillment_order_id, for_update=True)
-    _check_packable(fo)
+    packable_check(fo)
     sku = SKU.objects.filter(barcode=code).first() or SKU.objects.filter(code=code).first()
     if sku is None:
         raise InvalidInput.field("barcode", f"unknown barcode {code[:48]}", code="unknown_barcode")
@@ -260,7 +260,7 @@ def _close_parcel(
     weight_grams: int | None,
 ) -> tuple[FulfillmentOrder, Parcel | None]:
     fo = access_fulfillment_order(fulfillment_order_id, for_update=True)
-    _check_packable(fo)
+    packable_check(fo)
     box = _named(Box, box_code, "box")
     material = _named(PackagingMaterial, material_code, "material")
     missing = [p for p in _progress(fo) if p.left]
@@ -314,7 +314,7 @@ def _mark_packed(*, fulfillment_order_id: int, tracking_number: str, actor: Acto
     if fo.status == Status.PACKED and fo.tracking_number == tracking_number:
         return fo  # a retry that lost the race to an earlier attempt
     # Re-checked: the shipment may have been cancelled while the carrier answered.
-    _check_packable(fo)
+    packable_check(fo)
     fo.tracking_number = tracking_number
     fields = ["tracking_number", "updated_at"]
     if fo.service_id and fo.box_id:  # rating may have chosen another service, with its own divisor
@@ -342,7 +342,8 @@ def _rate(fo: FulfillmentOrder, actor: Actor) -> None:
 # --- Shared checks ---------------------------------------------------------------------
 
 
-def _check_packable(fo: FulfillmentOrder) -> None:
+def packable_check(fo: FulfillmentOrder) -> None:
+    """Refuses (InvalidTransition, saying why) a shipment that cannot be packed now."""
     if fo.status == Status.PICKING:
         return
     if fo.status == Status.RELEASED:

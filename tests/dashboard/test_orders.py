@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.edits import order_edit
@@ -29,22 +29,6 @@ from tests.fulfillment.shipping_world import STAFF, pack
 pytestmark = pytest.mark.django_db
 LIST = "/dashboard/orders/"
 NEW = "/dashboard/orders/new/"
-
-
-@pytest.fixture(autouse=True)
-def _nav_of_built_pages(monkeypatch):
-    """The sidebar links the other areas' landing pages, which other work
-    builds: while one is missing, leave it out of the navigation."""
-    import oms.dashboard
-
-    def exists(item) -> bool:
-        try:
-            reverse(item.url_name)
-        except NoReverseMatch:
-            return False
-        return True
-
-    monkeypatch.setattr(oms.dashboard, "NAV", tuple(item for item in oms.dashboard.NAV if exists(item)))
 
 
 def detail(order: Order) -> str:
@@ -430,3 +414,14 @@ def test_the_phone_order_check_and_errors(role_client, channel, world):
     assert "Required to pay by card." in html
     assert not Order.objects.exists()
     assert client.get(NEW, {"customer": "abc"}).status_code == 200
+
+
+def test_the_new_order_page_runs_constant_queries(role_client, channel):
+    client = role_client("customer_service")
+    made = iter(range(100))
+
+    def grow():
+        for _ in range(3):
+            ChannelFactory(code=f"GROW-{next(made)}")
+
+    assert_constant_queries(client, NEW, grow)

@@ -201,3 +201,20 @@ def test_role_groups_carry_the_admin_permissions_of_their_areas():
     assert "inventory.change_stocklevel" not in service
     assert {"accounting.add_invoicepayment", "orders.view_order"} <= books
     assert {"auth.add_user", "oms.change_channel", "accounting.delete_invoice"} <= manager
+
+
+def test_every_dashboard_page_names_the_capability_it_needs():
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern), pattern
+
+    pages = [(route, p) for route, p in walk(get_resolver().url_patterns) if route.startswith("dashboard/")]
+    assert len(pages) > 40
+    for route, pattern in pages:
+        if pattern.name in {"login", "logout"}:
+            continue
+        capability = getattr(pattern.callback, "staff_capability", None)
+        assert capability in {c for caps in CAPABILITIES.values() for c in caps}, route
