@@ -7,7 +7,10 @@ class OmsConfig(AppConfig):
     verbose_name = "OMS core"
 
     def ready(self) -> None:
-        from . import webhooks  # noqa: F401 - the outbox handlers that queue webhook deliveries
+        from . import (
+            auth_backends,  # noqa: F401 - counts failed sign-ins
+            webhooks,  # noqa: F401 - the outbox handlers that queue webhook deliveries
+        )
         from .api import schema  # noqa: F401 - registers OpenAPI extensions
 
         post_migrate.connect(_sync_roles, dispatch_uid="oms.roles_permissions_sync")

@@ -150,6 +150,11 @@ STATICFILES_FINDERS = [
     # plotly.js from the installed plotly package (no third-party JS in the repository).
     "oms.staticfiles.PackageFileFinder",
 ]
+# Password sign-in (dashboard, admin) with a brake on guessing (oms/auth_backends.py).
+AUTHENTICATION_BACKENDS = ["oms.auth_backends.ThrottledModelBackend"]
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "30"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 # The staff dashboard (/dashboard/) signs staff in on its own page.
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"

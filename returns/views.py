@@ -21,7 +21,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -38,6 +37,7 @@ from inventory.models import SKU
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidInput, NotFound
 from oms.models import Channel
+from oms.ratelimit import window_hit
 from orders.models import Order
 
 from .forms import REASON_LABELS, RESOLUTION_LABELS, LookupForm, ReturnableLine, ReturnStartForm
@@ -145,17 +145,10 @@ def lookup(request: HttpRequest) -> HttpResponse:
 
 def _take_a_try(request: HttpRequest) -> bool:
     """Count a lookup from this client address; False once it has used up
-    its tries for the window (a fixed window, counted in the shared cache so
+    its tries for the window (oms.ratelimit: counted in the shared cache so
     every web process sees the same count)."""
     address = request.META.get("REMOTE_ADDR") or "unknown"
-    key = "returns:lookup:" + hashlib.sha256(address.encode()).hexdigest()[:32]
-    cache.add(key, 0, timeout=LOOKUP_WINDOW_SECONDS)
-    try:
-        tries = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=LOOKUP_WINDOW_SECONDS)
-        tries = 1
-    return tries <= LOOKUP_MAX_TRIES
+    return window_hit("returns-lookup", address, window_seconds=LOOKUP_WINDOW_SECONDS) <= LOOKUP_MAX_TRIES
 
 
 def _match(order_id: int, email: str) -> Order | None:
