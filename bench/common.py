@@ -293,3 +293,15 @@ def machine_info() -> dict[str, object]:
         changed = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True, timeout=10)
         info["git_uncommitted_files"] = len(changed.stdout.splitlines())
     return info
+
+
+def report_write(name: str, report: dict) -> Path:
+    """Writes a run's report to bench/results/<name>-<UTC stamp>.json and says where."""
+    import json
+    from datetime import UTC, datetime
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(report, indent=1, default=str))
+    print(f"written: {path.relative_to(ROOT)}")
+    return path

@@ -19,12 +19,11 @@ exits 1 when a check failed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from datetime import UTC, datetime
 
-from bench.common import RESULTS_DIR, Database, configure_environment, machine_info, measured
+from bench.common import Database, configure_environment, machine_info, measured, report_write
 
 TARGET_SECONDS = 30.0
 DAYS = 730
@@ -275,10 +274,7 @@ def main() -> None:
         "machine": machine_info(),
     }
     if not args.no_json:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = RESULTS_DIR / f"customer_metrics-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-        path.write_text(json.dumps(report, indent=1, default=str))
-        print(f"written: {path.relative_to(RESULTS_DIR.parent.parent)}")
+        report_write("customer_metrics", report)
     if not report["pass"]:
         raise SystemExit(1)
 

@@ -28,12 +28,11 @@ when a check failed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import RESULTS_DIR, Database, configure_environment, machine_info, measured, summarize
+from bench.common import Database, configure_environment, machine_info, measured, report_write, summarize
 
 TARGET_P95_MS = 200.0
 DAYS = 730
@@ -412,10 +411,7 @@ def main() -> None:
         "machine": machine_info(),
     }
     if not args.no_json:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = RESULTS_DIR / f"dashboard-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-        path.write_text(json.dumps(report, indent=1, default=str))
-        print(f"written: {path.relative_to(RESULTS_DIR.parent.parent)}")
+        report_write("dashboard", report)
     if not report["pass"]:
         raise SystemExit(1)
 

@@ -26,7 +26,6 @@ exits 1 when a check failed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -35,7 +34,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from unittest import mock
 
-from bench.common import RESULTS_DIR, Database, configure_environment, machine_info, measured, summarize
+from bench.common import Database, configure_environment, machine_info, measured, report_write, summarize
 from bench.reorder_seed import HISTORY_DAYS, WAREHOUSES, seed
 
 API_REPEAT = 3  # timed requests per API query (after one warm-up); the median is reported
@@ -396,10 +395,7 @@ def main() -> None:
         "machine": machine_info(),
     }
     if not args.no_json:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = RESULTS_DIR / f"reorder_check-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-        path.write_text(json.dumps(report, indent=1, default=str))
-        print(f"written: {path.relative_to(RESULTS_DIR.parent.parent)}")
+        report_write("reorder_check", report)
     if not report["pass"]:
         raise SystemExit(1)
 

@@ -24,7 +24,6 @@ exits 1 when a check failed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -33,7 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bench.common import RESULTS_DIR, Database, configure_environment, machine_info, measured, summarize
+from bench.common import Database, configure_environment, machine_info, measured, report_write, summarize
 
 CITIES = [
     ("New York", "NY", 40.7128, -74.0060),
@@ -416,10 +415,7 @@ def main() -> None:
         "checks": results,
     }
     if not args.no_json:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"routing-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-        path.write_text(json.dumps(report, indent=2, default=str))
-        print(f"wrote {path}")
+        report_write("routing", report)
     sys.exit(0 if all(results.values()) else 1)
 
 

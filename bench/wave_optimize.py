@@ -24,7 +24,6 @@ exits 1 when a check failed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -32,7 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bench.common import RESULTS_DIR, Database, configure_environment, machine_info
+from bench.common import Database, configure_environment, machine_info, report_write
 from bench.routing import allocations_by_order, bench_order, seed_network, stock_checks
 
 SCARCE = 40
@@ -203,10 +202,7 @@ def main() -> None:
         "checks": results,
     }
     if not args.no_json:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"wave_optimize-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-        path.write_text(json.dumps(report, indent=2, default=str))
-        print(f"wrote {path}")
+        report_write("wave_optimize", report)
     sys.exit(0 if all(results.values()) else 1)
 
 

@@ -21,7 +21,7 @@ from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from oms.roles import ROLE_LABELS, _request_roles, can
+from oms.roles import ROLE_LABELS, can, request_roles
 
 # How often the live parts of the pages refresh themselves.
 REFRESH_SECONDS = 15
@@ -92,7 +92,7 @@ def nav_for(request) -> list[dict]:
 def role_labels(request) -> list[str]:
     if request.user.is_superuser:
         return [str(_("Superuser"))]
-    return [str(ROLE_LABELS[role]) for role in sorted(_request_roles(request))]
+    return [str(ROLE_LABELS[role]) for role in sorted(request_roles(request))]
 
 
 PAGE_SIZE = 50

@@ -92,7 +92,7 @@ def user_roles(user) -> frozenset[str]:
     return frozenset(names)
 
 
-def _request_roles(request) -> frozenset[str]:
+def request_roles(request) -> frozenset[str]:
     # Looked up once per request: a request's user does not change roles mid-way.
     cached = getattr(request, "_oms_roles", None)
     if cached is None or cached[0] is not request.user:
@@ -109,7 +109,7 @@ def capabilities(request) -> frozenset[str]:
     if getattr(user, "is_superuser", False):
         return frozenset(_ALL)
     found: set[str] = set()
-    for role in _request_roles(request):
+    for role in request_roles(request):
         found |= CAPABILITIES[role]
     return frozenset(found)
 
@@ -125,7 +125,7 @@ def location_scoped(request) -> bool:
     warehouse user who is not also a manager (nor a superuser)."""
     if getattr(request.user, "is_superuser", False):
         return False
-    roles = _request_roles(request)
+    roles = request_roles(request)
     return WAREHOUSE in roles and MANAGER not in roles
 
 
