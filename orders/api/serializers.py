@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from oms.api.fields import CountryField, MoneyOutField, StrictSerializer
+from oms.api.render import render_many
 from oms.money import MINOR_UNITS, ZERO, round_money
 
 from ..models import Cart, CartLine, Order, OrderEvent, OrderLine, Payment
@@ -348,7 +349,7 @@ class OrderOut(serializers.ModelSerializer):
         lines = list(order.lines.all())
         for line in lines:
             line.order_currency = order.currency
-        return OrderLineOut(lines, many=True).data
+        return render_many(OrderLineOut, lines)
 
 
 class OrderDetailOut(OrderOut):

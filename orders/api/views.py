@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from oms.actors import Actor
 from oms.api.auth import request_channel
+from oms.api.render import parse, render
 from oms.errors import InvalidInput, NotFound
 from oms.models import Channel
 
@@ -64,9 +65,8 @@ def placement_response(result, request) -> Response:
     # A new order comes back from the service with its lines, payments and
     # events attached; only a replay needs reading.
     order = result.order if result.created else order_queryset(request, detail=True).get(pk=result.order.pk)
-    response = Response(
-        s.OrderDetailOut(order).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-    )
+    code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+    response = Response(render(s.OrderDetailOut, order), status=code)
     if not result.created:
         response["Idempotent-Replayed"] = "true"
     response["Location"] = f"/api/v1/orders/{order.pk}/"
@@ -116,9 +116,7 @@ class OrderList(generics.ListAPIView):
         },
     )
     def post(self, request):
-        data = s.OrderIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = parse(s.OrderIn, request.data)
         channel = _acting_channel(request, values.get("channel"))
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key and len(key) > 255:
