@@ -69,7 +69,11 @@ def serving(*, channel_id: int | None = None, fulfilment: Fulfilment | None = No
 def held_back_expression() -> Coalesce:
     """The held-back rule in SQL, for StockLevel querysets: the SKU's own
     safety stock at the level's location, else the location's default."""
-    override = SafetyStock.objects.filter(sku_id=OuterRef("sku_id"), warehouse_id=OuterRef("warehouse_id"))
+    # No ordering: there is at most one row per (SKU, location), and the model's
+    # default ordering joined two tables into every use (planning cost more than running).
+    override = SafetyStock.objects.filter(
+        sku_id=OuterRef("sku_id"), warehouse_id=OuterRef("warehouse_id")
+    ).order_by()
     return Coalesce(
         Subquery(override.values("quantity")[:1]), F("warehouse__safety_stock"), output_field=IntegerField()
     )

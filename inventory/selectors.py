@@ -56,8 +56,12 @@ def warehouses_that_can_ship(
     most spare stock comes first.
     """
     extra = extra_available or {}
-    levels = atp_levels(quantities, channel_id=channel_id, fulfilment=Fulfilment.SHIP).select_related(
-        "warehouse"
+    # Unordered (the candidates are sorted below): the default ordering by SKU
+    # and location code joined the SKU table for nothing.
+    levels = (
+        atp_levels(quantities, channel_id=channel_id, fulfilment=Fulfilment.SHIP)
+        .select_related("warehouse")
+        .order_by()
     )
     warehouses: dict[int, Warehouse] = {}
     held_back: dict[int, dict[int, int]] = defaultdict(dict)

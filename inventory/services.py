@@ -350,7 +350,8 @@ def lock_active_reservations(ids: Iterable[int]) -> list[Reservation]:
         return []
     return list(
         Reservation.objects.raw(
-            "SELECT * FROM inventory_reservation WHERE id = ANY(%s) AND status = %s ORDER BY id FOR UPDATE",
+            "SELECT * FROM inventory_reservation WHERE id = ANY(%s::bigint[]) AND status = %s "
+            "ORDER BY id FOR UPDATE",
             [ids, Reservation.Status.ACTIVE],
         )
     )

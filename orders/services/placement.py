@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from customers.models import Customer
@@ -202,7 +202,12 @@ def _validate_and_price(data: OrderInput) -> _Plan:
         if not 1 <= ln.quantity <= settings.MAX_LINE_QUANTITY:
             problems[f"lines[{i}].quantity"] = [f"must be between 1 and {settings.MAX_LINE_QUANTITY}"]
     codes = {ln.sku for ln in data.lines}
-    skus = {s.code: s for s in SKU.objects.filter(code__in=codes, is_active=True)}
+    found = SKU.objects.filter(code__in=codes, is_active=True)
+    if not channel.price_authority:
+        # The channel's price comes with the SKU: one query, not two.
+        price = PriceListEntry.objects.filter(channel=channel, sku=OuterRef("pk")).values("unit_price")
+        found = found.annotate(channel_price=Subquery(price[:1]))
+    skus = {s.code: s for s in found}
     for i, ln in enumerate(data.lines):
         if ln.sku not in skus:
             problems[f"lines[{i}].sku"] = [f"unknown SKU '{ln.sku}'"]
@@ -307,15 +312,11 @@ def _channel_prices(data: OrderInput) -> list[Decimal]:
 
 
 def _price_list_prices(data: OrderInput, channel: Channel, skus: dict[str, SKU]) -> list[Decimal]:
-    prices = dict(
-        PriceListEntry.objects.filter(channel=channel, sku__in=skus.values()).values_list(
-            "sku_id", "unit_price"
-        )
-    )
+    """The channel's price of each line (`channel_price`, read with the SKUs)."""
     problems: dict[str, list[str]] = {}
     out: list[Decimal] = []
     for i, ln in enumerate(data.lines):
-        price = prices.get(skus[ln.sku].pk)
+        price = skus[ln.sku].channel_price
         if price is None:
             problems[f"lines[{i}].sku"] = [f"'{ln.sku}' is not sold on channel {channel.code}"]
             continue
