@@ -442,7 +442,7 @@ def _record(
     plan: _Plan, *, actor: Actor, reason: str, auth: Authorization | None, gateway: str
 ) -> tuple[Order, list[int]]:
     """Write the edit; returns the order and the payments it no longer needs."""
-    order = Order.objects.select_for_update().select_related("channel").get(pk=plan.order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=plan.order.pk)
     current = list(OrderLine.objects.filter(order=order).select_related("sku").order_by("line_number"))
     shipments = list(FulfillmentOrder.objects.filter(order=order).order_by("id").select_for_update())
     _check_editable(order, shipments)

@@ -190,7 +190,7 @@ def return_request(
         raise InvalidInput.field("lines", "a return needs at least one line")
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("channel", "customer")
             .filter(pk=order_id)
             .first()

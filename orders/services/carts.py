@@ -86,7 +86,7 @@ def cart_create(
 def cart_set_line(*, cart: Cart, sku_code: str, quantity: int, add: bool = False) -> Cart:
     """Set (or with add=True, increase) a SKU's quantity; 0 removes the line."""
     now = timezone.now()
-    cart = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
+    cart = Cart.objects.select_for_update(of=("self",)).select_related("channel").get(pk=cart.pk)
     _ensure_open(cart, now)
     sku = SKU.objects.filter(code=sku_code, is_active=True).first()
     if sku is None:
@@ -170,7 +170,7 @@ def cart_checkout(*, cart: Cart, data: OrderInput) -> PlacementResult:
 @transaction.atomic
 def cart_adopt_holds(*, cart_id: int, reservation_ids: list[int]) -> None:
     """After a failed checkout the cart keeps the stock held for the order."""
-    cart = Cart.objects.select_for_update().select_related("channel").get(pk=cart_id)
+    cart = Cart.objects.select_for_update(of=("self",)).select_related("channel").get(pk=cart_id)
     holds = {r.sku_id: r for r in lock_active_reservations(reservation_ids)}
     cart.expires_at = max(cart.expires_at, timezone.now() + _ttl(cart))
     Reservation.objects.filter(id__in=[r.id for r in holds.values()]).update(
@@ -195,7 +195,7 @@ def carts_expire(*, now: datetime | None = None, limit: int = 1000) -> int:
         with transaction.atomic():
             cart = (
                 Cart.objects.filter(status=Cart.Status.OPEN, expires_at__lte=now)
-                .select_for_update(skip_locked=True)
+                .select_for_update(skip_locked=True, of=("self",))
                 .select_related("channel")
                 .order_by("id")
                 .first()
