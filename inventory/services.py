@@ -386,7 +386,16 @@ def reservations_allocate(*, reservation_ids: list[int], reference: str) -> None
     available stock if it is still there; otherwise InsufficientStock.
     """
     now = timezone.now()
-    held = lock_active_reservations(reservation_ids)
+    # Converted and locked in one statement (the rows are locked in id order, as
+    # lock_active_reservations does); an error below rolls the conversion back.
+    held = list(
+        Reservation.objects.raw(
+            "UPDATE inventory_reservation SET status = %s, closed_at = %s "
+            "WHERE id IN (SELECT id FROM inventory_reservation WHERE id = ANY(%s::bigint[]) AND status = %s "
+            "ORDER BY id FOR UPDATE) RETURNING *",
+            [Reservation.Status.CONVERTED, now, list(reservation_ids), Reservation.Status.ACTIVE],
+        )
+    )
     held_ids = {r.id for r in held}
     lost = (
         [r for r in Reservation.objects.filter(id__in=reservation_ids) if r.id not in held_ids]
@@ -401,7 +410,6 @@ def reservations_allocate(*, reservation_ids: list[int], reference: str) -> None
                 "The stock hold expired before the order was confirmed and the stock has since gone.",
                 shortages=[{"sku_id": r.sku_id, "warehouse_id": r.warehouse_id, "requested": r.quantity}],
             )
-    Reservation.objects.filter(id__in=held_ids).update(status=Reservation.Status.CONVERTED, closed_at=now)
     changes = [
         (
             (r.sku_id, r.warehouse_id),

@@ -26,7 +26,7 @@ import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -44,7 +44,7 @@ from .errors import InvalidInput, InvalidTransition, NotFound
 from .models import OutboxEvent
 from .models_webhooks import WebhookDelivery, WebhookSubscription
 from .money import UnknownCurrency, round_money
-from .outbox import backoff, handler
+from .outbox import backoff, handler, kick
 
 logger = logging.getLogger(__name__)
 
@@ -308,22 +308,17 @@ def webhook_fan_out(event: OutboxEvent) -> int:
     return len(subscription_ids)
 
 
+# Only database writes: run in one transaction with the outbox's success mark,
+# so a worker killed mid-way neither loses nor repeats a fan-out.
 for _topic in dict.fromkeys(route.topic for route in ROUTES):
-    handler(_topic, name=HANDLER_NAME)(webhook_fan_out)
+    handler(_topic, name=HANDLER_NAME, atomic=True)(webhook_fan_out)
 
 
 def _kick_sender() -> None:
     # Best effort, like the outbox: beat runs the sender anyway.
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return
-    try:
-        from .webhook_tasks import send_webhooks
+    from .webhook_tasks import send_webhooks
 
-        send_webhooks.apply_async(retry=False, ignore_result=True)
-    except Exception:
-        logger.warning(
-            "webhooks: could not notify the sender; beat will pick the deliveries up", exc_info=True
-        )
+    kick(send_webhooks)
 
 
 # --- Subscriptions -------------------------------------------------------------------
@@ -527,21 +522,23 @@ def webhook_deliveries_send(*, limit: int = 50, rounds: int = 20) -> int:
         if not batch:
             break
         # Only the HTTP calls run in threads; the database work stays here.
+        # Each outcome is recorded as soon as its post returns, not when the
+        # slowest subscriber of the batch answers: a sender killed meanwhile
+        # re-sends only the posts that had not come back.
         with ThreadPoolExecutor(max_workers=min(8, len(batch))) as pool:
-            results = list(
-                pool.map(
-                    lambda d: _post(
-                        d.subscription.url, d.subscription.secret, d.event_type, d.payload["id"], d.payload
-                    ),
-                    batch,
-                )
-            )
-        for delivery, (status_code, error) in zip(batch, results, strict=True):
-            if error:
-                logger.info(
-                    "webhooks: delivery %s to %s failed: %s", delivery.pk, delivery.subscription.url, error
-                )
-            delivered += _record(delivery, status_code, error)
+            posts = {
+                pool.submit(
+                    _post, d.subscription.url, d.subscription.secret, d.event_type, d.payload["id"], d.payload
+                ): d
+                for d in batch
+            }
+            for done in as_completed(posts):
+                delivery = posts[done]
+                status_code, error = done.result()
+                if error:
+                    url = delivery.subscription.url
+                    logger.info("webhooks: delivery %s to %s failed: %s", delivery.pk, url, error)
+                delivered += _record(delivery, status_code, error)
     return delivered
 
 

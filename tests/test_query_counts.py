@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 # order writes (customer, order, allocation, lines, payment, event, outbox, key
 # binding); the response is rendered from memory.
 # Pinned so that any regression shows at once; issue 9 drives it down.
-ORDER_CREATE_QUERIES = 26
+ORDER_CREATE_QUERIES = 25
 ORDER_LIST_QUERIES = 5
 AVAILABILITY_QUERIES = 3
 

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -17,6 +18,30 @@ from rest_framework.response import Response
 from oms.errors import DomainError
 
 logger = logging.getLogger(__name__)
+
+# A database that dropped the connection, restarted or timed out on a lock is
+# a passing condition: the client gets a 503 it may retry (an order with the
+# same Idempotency-Key), never a 500. SQLSTATEs of "busy" rather than "gone":
+# lock_not_available, deadlock_detected, serialization_failure, query_canceled.
+DATABASE_RETRY_AFTER_SECONDS = 2
+_BUSY_SQLSTATES = {"55P03", "40P01", "40001", "57014"}
+
+
+def database_error_response(exc: InterfaceError | OperationalError) -> Response:
+    """A retryable 503 for a database error (the transaction it hit was rolled back)."""
+    busy = getattr(exc.__cause__, "sqlstate", None) in _BUSY_SQLSTATES
+    logger.warning("API request failed on a database error (answered 503): %s", exc, exc_info=exc)
+    if busy:
+        code, message = "database_busy", "The database is busy; retry shortly."
+    else:
+        code, message = (
+            "database_unavailable",
+            "The database is unavailable; retry shortly (with the same Idempotency-Key, if the "
+            "request had one).",
+        )
+    response = error_response(code, message, status.HTTP_503_SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -56,6 +81,17 @@ def error_response(
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"error": exc.as_dict()}, status=exc.status)
+    if isinstance(exc, InterfaceError | OperationalError):
+        return database_error_response(exc)
+    if isinstance(exc, DataError):
+        # A backstop: input validation should have named the field (a NUL
+        # character, a number out of range); the input, not the server, is at fault.
+        logger.warning("API request refused by the database as bad data (answered 400): %s", exc)
+        return error_response(
+            "invalid",
+            "A value in the request cannot be stored (e.g. a NUL character or a number out of range).",
+            status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
         first = next(iter(fields.items()), ("request", ["invalid"]))
