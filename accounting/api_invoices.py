@@ -86,7 +86,7 @@ class InvoicePaymentOut(serializers.ModelSerializer):
 
 
 class InvoiceOut(serializers.ModelSerializer):
-    channel = serializers.CharField(source="channel.code", default=None)
+    channel = serializers.CharField(source="channel.code", default=None, allow_null=True)
     net_total = MoneyOutField()
     shipping_total = MoneyOutField()
     tax_total = MoneyOutField()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from oms.api.auth import request_channel
-from oms.api.fields import CountryField, StrictSerializer
+from oms.api.fields import CountryField, StrictSerializer, text_params
 from oms.errors import InvalidInput
 from oms.models import Channel
 
@@ -92,6 +92,14 @@ def _customers(request):
     return qs.filter(channel=channel) if channel is not None else qs
 
 
+@extend_schema_view(
+    post=extend_schema(
+        responses={
+            201: CustomerSerializer,
+            409: OpenApiResponse(description="`duplicate_customer`: the e-mail is taken in that channel"),
+        }
+    )
+)
 class CustomerList(generics.ListCreateAPIView):
     serializer_class = CustomerSerializer
 
@@ -106,7 +114,7 @@ class CustomerList(generics.ListCreateAPIView):
 
     def get_queryset(self):
         qs = _customers(self.request).order_by("-id")
-        params = self.request.query_params
+        params = text_params(self.request.query_params, "email", "q")
         if params.get("email"):
             qs = qs.filter(email__iexact=params["email"].strip())
         if params.get("q"):
@@ -128,7 +136,8 @@ class CustomerList(generics.ListCreateAPIView):
             if data.get("channel") not in (None, channel):
                 raise InvalidInput.field("channel", "a channel can only create its own customers")
             data["channel"] = channel
-        customer = customer_create(**data)
+        # Staff may create a customer of no channel (phone and store sales).
+        customer = customer_create(**{"channel": None, **data})
         return Response(self.get_serializer(customer).data, status=status.HTTP_201_CREATED)
 
 

@@ -6,6 +6,7 @@ from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 
+from oms.api.fields import text_params
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
@@ -83,12 +84,13 @@ class StockPositions(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         qs = access.scope(stock_positions(), self.request, field="warehouse")
-        if params.get("warehouse"):
-            qs = qs.filter(warehouse__code=params["warehouse"])
-        if params.get("sku"):
-            qs = qs.filter(sku__code=params["sku"])
-        if params.get("category"):
-            qs = qs.filter(sku__product__category__iexact=params["category"])
+        text = text_params(params, "warehouse", "sku", "category")
+        if "warehouse" in text:
+            qs = qs.filter(warehouse__code=text["warehouse"])
+        if "sku" in text:
+            qs = qs.filter(sku__code=text["sku"])
+        if "category" in text:
+            qs = qs.filter(sku__product__category__iexact=text["category"])
         status = params.get("status")
         if status:
             if status not in STATUSES:

@@ -4,7 +4,7 @@ stock-out risk and overstock reports (inventory.api_reports)."""
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +26,9 @@ class StockAlertSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     sku_name = serializers.CharField(source="sku.name")
     warehouse = serializers.CharField(source="warehouse.code")
-    acknowledged_by = serializers.CharField(source="acknowledged_by.get_username", default=None)
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.get_username", default=None, allow_null=True
+    )
 
     class Meta:
         model = StockAlert
@@ -100,7 +102,13 @@ class StockAlertAcknowledge(APIView):
 
     permission_classes = [IsStaff]
 
-    @extend_schema(request=AcknowledgeInput, responses=StockAlertSerializer(many=True))
+    @extend_schema(
+        request=AcknowledgeInput,
+        responses={
+            200: StockAlertSerializer(many=True),
+            404: OpenApiResponse(description="An id is no stock alert; `error.fields.ids` names them"),
+        },
+    )
     def post(self, request):
         data = AcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -22,8 +22,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.actors import Actor
-from oms.api.fields import StrictSerializer
+from oms.api.fields import StrictSerializer, text_params
 from oms.api.permissions import IsStaff
+from oms.api.schema import ErrorOut
 
 from .importexport import (
     CONTENT_TYPES,
@@ -101,7 +102,20 @@ class InventoryImport(APIView):
         operation_id="inventory_import",
         parameters=[KIND_PARAMETER],
         request={"multipart/form-data": ImportInput},
-        responses={200: ImportReportOutput, 400: ImportReportOutput},
+        responses={
+            200: ImportReportOutput,
+            # A rejected file's report carries an `error` too; bad form fields get the plain error body.
+            400: OpenApiResponse(
+                {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/ImportReportOutput"},
+                        {"$ref": "#/components/schemas/ErrorOut"},
+                    ]
+                },
+                description="The file was rejected (its report, with `error`), or a form field is invalid",
+            ),
+            403: OpenApiResponse(ErrorOut, description="Staff whose role covers stock only"),
+        },
     )
     def post(self, request, kind: str):
         params = ImportInput(data=request.data)
@@ -148,7 +162,7 @@ class InventoryExport(APIView):
         },
     )
     def get(self, request, kind: str, file_format: str):
-        warehouse = request.query_params.get("warehouse") or None
+        warehouse = text_params(request.query_params, "warehouse").get("warehouse")
         # Spooled: small exports stay in memory, large ones go to a temporary file.
         out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
         try:

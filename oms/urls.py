@@ -20,3 +20,5 @@ urlpatterns = [
     path("returns/", include("returns.urls")),
     path("", include("fulfillment.urls")),
 ]
+
+handler404 = "oms.views.not_found"

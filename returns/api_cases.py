@@ -29,9 +29,9 @@ ERRORS = {
 class CustomerCaseOut(serializers.ModelSerializer):
     customer_email = serializers.CharField(source="customer.email")
     order_id = serializers.IntegerField(allow_null=True)
-    order_number = serializers.CharField(source="order.number", default=None)
+    order_number = serializers.CharField(source="order.number", default=None, allow_null=True)
     assigned_to = serializers.IntegerField(source="assigned_to_id", allow_null=True)
-    assigned_to_username = serializers.CharField(source="assigned_to.username", default=None)
+    assigned_to_username = serializers.CharField(source="assigned_to.username", default=None, allow_null=True)
 
     class Meta:
         model = CustomerCase

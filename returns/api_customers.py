@@ -52,7 +52,7 @@ class CustomerTimeline(APIView):
 
 
 class DuplicateOut(serializers.ModelSerializer):
-    channel = serializers.CharField(source="channel.code", default=None)
+    channel = serializers.CharField(source="channel.code", default=None, allow_null=True)
 
     class Meta:
         model = Customer

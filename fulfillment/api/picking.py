@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from inventory.models import Warehouse
 from oms.actors import Actor
-from oms.api.fields import StrictSerializer
+from oms.api.fields import StrictSerializer, text_params
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput, NotFound
 
@@ -123,7 +123,9 @@ class PickLineOut(serializers.Serializer):
 
 
 class PickListDetailOut(PickListOut):
-    consolidation_point = serializers.CharField(source="wave.consolidation_point", default=None)
+    consolidation_point = serializers.CharField(
+        source="wave.consolidation_point", default=None, allow_null=True
+    )
     rows = PickRowOut(many=True, help_text="As printed: one row per stop (bin and SKU), walking order.")
     lines = PickLineOut(many=True)
     next = PickNextOut(allow_null=True, help_text="Where to go next; null when nothing is left.")
@@ -238,8 +240,8 @@ class PickListList(generics.ListAPIView):
     def get_queryset(self):
         qs = scoped(pick_lists(), self.request)
         params = self.request.query_params
-        if params.get("warehouse"):
-            qs = qs.filter(warehouse__code=params["warehouse"])
+        if warehouse := text_params(params, "warehouse").get("warehouse"):
+            qs = qs.filter(warehouse__code=warehouse)
         for name, choices in (("status", PickList.Status.values), ("mode", PickList.Mode.values)):
             if params.get(name):
                 if params[name] not in choices:

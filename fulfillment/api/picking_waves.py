@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.actors import Actor
-from oms.api.fields import StrictSerializer
+from oms.api.fields import StrictSerializer, text_params
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput, NotFound
 
@@ -94,8 +94,8 @@ class WaveList(generics.ListAPIView):
     def get_queryset(self):
         qs = scoped(waves(), self.request)
         params = self.request.query_params
-        if params.get("warehouse"):
-            qs = qs.filter(warehouse__code=params["warehouse"])
+        if warehouse := text_params(params, "warehouse").get("warehouse"):
+            qs = qs.filter(warehouse__code=warehouse)
         if params.get("status"):
             if params["status"] not in Wave.Status.values:
                 raise InvalidInput.field("status", f"must be one of {', '.join(Wave.Status.values)}")

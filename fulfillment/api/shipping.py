@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.actors import Actor
+from oms.api.fields import text_params
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput, NotFound
 
@@ -168,12 +169,13 @@ class ShipmentList(generics.ListAPIView):
             if not params["order"].isdigit() or len(params["order"]) > 18:
                 raise InvalidInput.field("order", "must be an order number")
             qs = qs.filter(order_id=int(params["order"]))
-        if params.get("warehouse"):
-            qs = qs.filter(warehouse__code=params["warehouse"])
-        if params.get("carrier"):
-            qs = qs.filter(service__carrier__code=params["carrier"])
-        if params.get("tracking_number"):
-            qs = qs.filter(tracking_number__iexact=params["tracking_number"].strip())
+        text = text_params(params, "warehouse", "carrier", "tracking_number")
+        if "warehouse" in text:
+            qs = qs.filter(warehouse__code=text["warehouse"])
+        if "carrier" in text:
+            qs = qs.filter(service__carrier__code=text["carrier"])
+        if "tracking_number" in text:
+            qs = qs.filter(tracking_number__iexact=text["tracking_number"].strip())
         return qs
 
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oms.api.fields import StrictSerializer
+from oms.api.fields import StrictSerializer, text_params
 from oms.api.permissions import IsStaff
 from oms.errors import InvalidInput
 
@@ -187,9 +187,10 @@ class BinStockList(generics.ListAPIView):
 
     def get_queryset(self):
         qs = access.scope(bin_stock(), self.request, field="warehouse")
+        text = text_params(self.request.query_params, "warehouse", "bin", "sku")
         for param, lookup in (("warehouse", "warehouse__code"), ("bin", "bin__code"), ("sku", "sku__code")):
-            if self.request.query_params.get(param):
-                qs = qs.filter(**{lookup: self.request.query_params[param]})
+            if param in text:
+                qs = qs.filter(**{lookup: text[param]})
         return qs
 
 
@@ -207,7 +208,7 @@ class StockLocationsView(APIView):
         responses={200: StockLocationsOut(many=True), 400: ERRORS[400]},
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
+        params = text_params(request.query_params, "sku", "warehouse")
         sku = SKU.objects.filter(code=params.get("sku", "")).first()
         if sku is None:
             raise InvalidInput.field("sku", f"unknown SKU '{params.get('sku', '')}'", code="unknown_sku")

@@ -21,7 +21,23 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+            # PostgreSQL refuses NUL in text; fields that look rows up by a code
+            # (SlugRelatedField) would pass it through to a query and fail there.
+            with_nul = sorted(name for name, value in data.items() if _has_nul(value))
+            if with_nul:
+                raise serializers.ValidationError({name: [NUL_PROBLEM] for name in with_nul})
         return super().to_internal_value(data)
+
+
+NUL_PROBLEM = "must not contain NUL characters"
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(isinstance(item, str) and "\x00" in item for item in value)
+    return False
 
 
 class CountryField(serializers.CharField):
@@ -67,11 +83,26 @@ SKU_CODES_PARAMETER = OpenApiParameter(
 )
 
 
+def text_params(params: QueryDict, *names: str) -> dict[str, str]:
+    """The named query parameters that are given, as text a query can take:
+    NUL (which PostgreSQL refuses in text) is a 400 naming the parameter."""
+    values = {}
+    for name in names:
+        value = params.get(name)
+        if value:
+            if "\x00" in value:
+                raise InvalidInput.field(name, NUL_PROBLEM)
+            values[name] = value
+    return values
+
+
 def sku_codes_param(params: QueryDict, *, limit: int) -> list[str]:
     """The `sku` query parameter: codes repeated and/or comma-separated, in order, once each."""
     codes = list(
         dict.fromkeys(c.strip() for raw in params.getlist("sku") for c in raw.split(",") if c.strip())
     )
+    if any("\x00" in code for code in codes):
+        raise InvalidInput.field("sku", NUL_PROBLEM)
     if not codes:
         raise InvalidInput.field("sku", "give at least one SKU code, e.g. ?sku=ABC-1&sku=ABC-2")
     if len(codes) > limit:

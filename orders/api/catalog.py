@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from inventory.atp import Fulfilment, atp_levels, atp_total
 from inventory.models import SKU
 from oms.api.auth import request_channel
-from oms.api.fields import SKU_CODES_PARAMETER, sku_codes_param
+from oms.api.fields import SKU_CODES_PARAMETER, sku_codes_param, text_params
 from oms.errors import InvalidInput
 from oms.money import round_money
 
@@ -120,13 +120,13 @@ class SKUList(generics.ListAPIView):
 
     def get_queryset(self):
         qs = _sku_queryset(self.request)
-        params = self.request.query_params
-        if params.get("q"):
+        params = text_params(self.request.query_params, "q", "category", "barcode")
+        if "q" in params:
             q = params["q"]
             qs = qs.filter(Q(code__icontains=q) | Q(barcode=q) | Q(name__icontains=q))
-        if params.get("category"):
+        if "category" in params:
             qs = qs.filter(product__category__iexact=params["category"])
-        if params.get("barcode"):
+        if "barcode" in params:
             qs = qs.filter(barcode=params["barcode"])
         return qs
 

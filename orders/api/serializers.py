@@ -223,7 +223,7 @@ def order_input(
 class OrderLineOut(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     name = serializers.CharField(source="sku.name")
-    warehouse = serializers.CharField(source="warehouse.code", default=None)
+    warehouse = serializers.CharField(source="warehouse.code", default=None, allow_null=True)
     unit_price = MoneyOutField(currency_attr="order_currency")
     discount = MoneyOutField(currency_attr="order_currency")
     tax_amount = MoneyOutField(currency_attr="order_currency")
@@ -291,8 +291,8 @@ class OrderOut(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     channel = serializers.CharField(source="channel.code")
     customer = serializers.SerializerMethodField()
-    warehouse = serializers.CharField(source="warehouse.code", default=None)
-    pickup_store = serializers.CharField(source="pickup_location.code", default=None)
+    warehouse = serializers.CharField(source="warehouse.code", default=None, allow_null=True)
+    pickup_store = serializers.CharField(source="pickup_location.code", default=None, allow_null=True)
     subtotal = MoneyOutField()
     discount_total = MoneyOutField()
     shipping_total = MoneyOutField()
@@ -363,7 +363,7 @@ class CartLineOut(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     name = serializers.CharField(source="sku.name")
     unit_price = MoneyOutField(currency_attr="cart_currency")
-    warehouse = serializers.CharField(source="reservation.warehouse.code", default=None)
+    warehouse = serializers.CharField(source="reservation.warehouse.code", default=None, allow_null=True)
     reserved = serializers.SerializerMethodField()
 
     class Meta:
