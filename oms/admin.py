@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import Channel, ChannelToken, OutboxEvent, PostalCode
+from .models import AuditEntry, Channel, ChannelToken, OutboxEvent, PostalCode
 from .money import UnknownCurrency, round_money
 from .outbox import dispatch_pending
 from .services import channel_tokens_revoke, outbox_events_retry
@@ -344,6 +344,42 @@ class PostalCodeAdmin(admin.ModelAdmin):
     list_filter = ["country"]
     search_fields = ["=postal_code", "place_name"]
     show_full_result_count = False  # a full GeoNames load is millions of rows
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The audit trail of staff actions (oms.audit): read-only for everyone,
+    the database itself refuses changes."""
+
+    list_display = ["at", "username", "action", "method", "path", "target", "status", "address"]
+    list_filter = ["action", "user", "at"]
+    search_fields = ["path", "=username", "=target_id"]
+    show_full_result_count = False  # the trail only grows
+    fields = [
+        "at",
+        "user",
+        "username",
+        "roles",
+        "action",
+        "method",
+        "path",
+        "url_name",
+        "target_type",
+        "target_id",
+        "status",
+        "address",
+        "user_agent",
+        "submitted_display",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Target")
+    def target(self, entry: AuditEntry) -> str:
+        return f"{entry.target_label} {entry.target_id}".strip()
+
+    @admin.display(description="Submitted")
+    def submitted_display(self, entry: AuditEntry) -> str:
+        return pretty_json(entry.submitted)
 
 
 from . import admin_webhooks  # noqa: E402, F401 - outbound webhooks

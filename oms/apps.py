@@ -8,6 +8,7 @@ class OmsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            audit,  # noqa: F401 - records sign-ins, failed sign-ins and sign-outs
             auth_backends,  # noqa: F401 - counts failed sign-ins
             webhooks,  # noqa: F401 - the outbox handlers that queue webhook deliveries
         )

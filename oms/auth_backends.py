@@ -20,7 +20,7 @@ from django.dispatch import receiver
 from oms.ratelimit import window_clear, window_count, window_hit
 
 
-def _address(request) -> str:
+def client_address(request) -> str:
     return (request.META.get("REMOTE_ADDR") if request is not None else None) or "unknown"
 
 
@@ -31,7 +31,7 @@ def _username(value) -> str:
 def login_throttled(request, username) -> bool:
     """Whether password sign-ins for `username` from the request's address are
     refused for now."""
-    address = _address(request)
+    address = client_address(request)
     return (
         window_count("login-account", address, _username(username)) >= settings.LOGIN_FAILURES_PER_ACCOUNT
         or window_count("login-address", address) >= settings.LOGIN_FAILURES_PER_ADDRESS
@@ -56,7 +56,7 @@ def get_username_field() -> str:
 
 @receiver(user_login_failed, dispatch_uid="oms.login_failed")
 def _count_failure(sender, credentials, request=None, **kwargs) -> None:
-    address = _address(request)
+    address = client_address(request)
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
     window_hit("login-account", address, _username(credentials.get("username")), window_seconds=window)
     window_hit("login-address", address, window_seconds=window)
@@ -64,4 +64,4 @@ def _count_failure(sender, credentials, request=None, **kwargs) -> None:
 
 @receiver(user_logged_in, dispatch_uid="oms.logged_in")
 def _clear_failures(sender, request, user, **kwargs) -> None:
-    window_clear("login-account", _address(request), _username(user.get_username()))
+    window_clear("login-account", client_address(request), _username(user.get_username()))

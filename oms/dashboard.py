@@ -75,6 +75,7 @@ NAV = (
     NavItem("dashboard:returns", _("Returns"), "returns.view"),
     NavItem("dashboard:customers", _("Customers"), "customers.view"),
     NavItem("dashboard:accounting", _("Accounting"), "accounting.view"),
+    NavItem("dashboard:audit", _("Audit trail"), "settings.view"),
 )
 
 

@@ -156,4 +156,5 @@ class PostalCode(models.Model):
         return f"{self.country} {self.postal_code} {self.place_name}"
 
 
+from .models_audit import AuditEntry  # noqa: E402, F401
 from .models_webhooks import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

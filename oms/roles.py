@@ -14,7 +14,7 @@ nothing but log in.
     receiving   receiving and inspecting returned parcels at a location
     customers   customers, contacts, consents, value metrics, merges
     accounting  journal, invoices, supplier bills, reports, periods
-    settings    channels, policies, integrations, webhooks (otherwise the admin)
+    settings    channels, policies, integrations, webhooks (otherwise the admin), the audit trail
 
 Warehouse users are also scoped to the locations they are assigned
 (inventory.access): they see and work only those locations' stock and work.

@@ -29,7 +29,7 @@ from inventory.barcodes import make_ean13
 from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
 from inventory.services import stock_receive
 from oms.actors import Actor
-from oms.models import Channel, ChannelToken, OutboxEvent, PostalCode, hash_token
+from oms.models import AuditEntry, Channel, ChannelToken, OutboxEvent, PostalCode, hash_token
 from orders.models import Order, OrderEvent, PriceListEntry, TaxRate
 from orders.payments import CardDetails
 from orders.services import (
@@ -53,6 +53,7 @@ ADMIN_MODELS = [
     "oms.OutboxEvent",
     "oms.PostalCode",
     "oms.WebhookSubscription",
+    "oms.AuditEntry",
     "oms.WebhookDelivery",
     "customers.Customer",
     "customers.Address",
@@ -118,6 +119,7 @@ ADMIN_MODELS = [
 # Written only by services: the admin shows them and nothing more.
 READ_ONLY_MODELS = [
     "oms.OutboxEvent",
+    "oms.AuditEntry",
     "customers.CustomerMetrics",
     "inventory.StockLevel",
     "inventory.StockMovement",
@@ -523,6 +525,7 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
 
     customer_metrics_refresh()
     _admin_returns(catalog, n, other_channel, warehouse)
+    AuditEntry.objects.create(action="request", username=f"grower{n}", method="POST", path=f"/admin/x/{n}/")
 
 
 @pytest.fixture
