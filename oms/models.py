@@ -83,7 +83,7 @@ class ChannelToken(models.Model):
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=80)
-    prefix = models.CharField(max_length=12, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, db_index=True)  # keys are looked up by it
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

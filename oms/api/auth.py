@@ -7,6 +7,7 @@ an admin session instead.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,21 @@ class ChannelPrincipal:
         return False
 
 
+def _matching_token(raw: str) -> ChannelToken | None:
+    """The live token whose key is `raw`. Found by its public prefix, then
+    checked with a constant-time comparison of the SHA-256, so the secret part
+    of a key never meets an ordinary (early-exit) comparison."""
+    given = hash_token(raw)
+    candidates = ChannelToken.objects.select_related("channel").filter(
+        prefix=raw[:12], revoked_at__isnull=True, channel__is_active=True
+    )
+    found = None
+    for token in candidates:  # keys are random past the prefix: one candidate, rarely more
+        if hmac.compare_digest(token.key_hash, given):
+            found = token
+    return found
+
+
 class ChannelTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -48,11 +64,7 @@ class ChannelTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("Invalid API key.")) from None
-        token = (
-            ChannelToken.objects.select_related("channel")
-            .filter(key_hash=hash_token(raw), revoked_at__isnull=True, channel__is_active=True)
-            .first()
-        )
+        token = _matching_token(raw)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         return ChannelPrincipal(channel=token.channel, token_id=token.pk), token

@@ -1,5 +1,8 @@
 // OMS staff dashboard: draws plotly charts (div.chart[data-figure]) when a page
 // loads and whenever htmx swaps in new content, and keeps a scan box focused.
+// The pages have no inline scripts or on...= attributes (the Content-Security-
+// Policy allows scripts only from /static/): what they did is done here, by
+// data attributes, with delegated listeners.
 (function () {
   "use strict";
 
@@ -32,6 +35,37 @@
     drawCharts(root);
     keepFocus(root);
   }
+
+  // <select data-autosubmit>: choosing an option submits its form (filters, language).
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest && event.target.closest("select[data-autosubmit]");
+    if (select && select.form) select.form.submit();
+  });
+
+  // <form data-confirm="question">: asks before a destructive post.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  }, true);
+
+  // <form data-clear-on-request="field">: empties the field once htmx has read
+  // it, so the scanner can type the next code at once.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-clear-on-request]");
+    if (form && form.elements[form.dataset.clearOnRequest]) form.elements[form.dataset.clearOnRequest].value = "";
+  });
+
+  // Pack station: after each answer the scan box shows the refusal state, and
+  // takes the focus back when the swapped-out button had it.
+  document.addEventListener("htmx:afterSwap", function () {
+    var input = document.getElementById("scan-code");
+    var station = document.getElementById("pack-station");
+    if (!input || !station) return;
+    if (station.dataset.result === "bad") { input.setAttribute("aria-invalid", "true"); }
+    else { input.removeAttribute("aria-invalid"); }
+    var active = document.activeElement;
+    if (!active || active === document.body) input.focus();
+  });
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function (event) { init(event.target); });
