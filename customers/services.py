@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Lower
 
 from oms.errors import Conflict, InvalidInput
 from oms.models import Channel
@@ -15,6 +16,15 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def customers_with_email(*, channel: Channel | None, email: str):
+    """The channel's customers with this e-mail, whatever its case. Filters on
+    lower(email), the expression the unique index is on (`email__iexact`
+    compiles to UPPER(...) and read every customer of the channel)."""
+    return Customer.objects.alias(email_lower=Lower("email")).filter(
+        channel=channel, email_lower=normalize_email(email)
+    )
+
+
 def customer_for_order(
     *, channel: Channel, email: str, first_name: str = "", last_name: str = "", phone: str = ""
 ) -> Customer:
@@ -25,13 +35,13 @@ def customer_for_order(
     """
     email = normalize_email(email)
     given = {"first_name": first_name, "last_name": last_name, "phone": phone}
-    customer = Customer.objects.filter(channel=channel, email__iexact=email).first()
+    customer = customers_with_email(channel=channel, email=email).first()
     if customer is None:
         try:
             with transaction.atomic():
                 return Customer.objects.create(channel=channel, email=email, **given)
         except IntegrityError:  # a concurrent order created it first
-            customer = Customer.objects.get(channel=channel, email__iexact=email)
+            customer = customers_with_email(channel=channel, email=email).get()
     blanks = [f for f, v in given.items() if v and not getattr(customer, f)]
     if blanks:
         for f in blanks:
@@ -45,7 +55,7 @@ def customer_create(
     *, channel: Channel | None, email: str, addresses: list[dict] | None = None, **profile: object
 ) -> Customer:
     email = normalize_email(email)
-    if Customer.objects.filter(channel=channel, email__iexact=email).exists():
+    if customers_with_email(channel=channel, email=email).exists():
         raise Conflict(
             f"A customer with e-mail {email} already exists.",
             fields={"email": ["already exists"]},

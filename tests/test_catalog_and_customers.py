@@ -173,3 +173,17 @@ def test_schema_and_docs_are_served(client):
     assert b"/api/v1/orders/" in schema.content
     assert client.get("/api/docs/").status_code == 200
     assert client.get("/api/redoc/").status_code == 200
+
+
+def test_the_customer_lookup_by_email_can_use_the_lower_email_index(channel):
+    """The per-order customer lookup must not read every customer of the channel."""
+    from django.db import connection
+
+    from customers.services import customers_with_email
+
+    sql, params = customers_with_email(channel=channel, email=" Ada@Example.COM ").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "customer_email_lower_idx" in plan or "customer_unique_email_per_channel" in plan, plan

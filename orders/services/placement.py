@@ -204,8 +204,10 @@ def _validate_and_price(data: OrderInput) -> _Plan:
     codes = {ln.sku for ln in data.lines}
     found = SKU.objects.filter(code__in=codes, is_active=True)
     if not channel.price_authority:
-        # The channel's price comes with the SKU: one query, not two.
-        price = PriceListEntry.objects.filter(channel=channel, sku=OuterRef("pk")).values("unit_price")
+        # The channel's price comes with the SKU: one query, not two. Unordered:
+        # one entry per channel and SKU (the default ordering joined two tables).
+        price = PriceListEntry.objects.filter(channel=channel, sku=OuterRef("pk")).order_by()
+        price = price.values("unit_price")
         found = found.annotate(channel_price=Subquery(price[:1]))
     skus = {s.code: s for s in found}
     for i, ln in enumerate(data.lines):
