@@ -188,14 +188,15 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from customers.models import CustomerMetrics
+    from oms.roles import MANAGER
     from returns.api_metrics import CustomerRanking
     from returns.metrics import customer_metrics_refresh
+    from tests.factories import staff_user
 
     settings.BASE_CURRENCY = "USD"
     call_command("migrate", verbosity=0)
@@ -222,7 +223,8 @@ def main() -> None:
         )
         print(f"{label}: {m.seconds:.2f} s, {written} customers, {m.statements} SQL statements", flush=True)
 
-    staff = get_user_model().objects.create_user("bench-staff", is_staff=True)
+    # A manager: the staff APIs check the role (oms.roles), not just is_staff.
+    staff = staff_user("bench-staff", MANAGER)
     request = APIRequestFactory().get("/api/v1/customers/ranking/", {"by": "margin", "limit": 100})
     force_authenticate(request, staff)
     view = CustomerRanking.as_view()

@@ -34,8 +34,12 @@ from bench.common import (
     BenchError,
     Database,
     configure_environment,
+    cpu_delta,
+    cpu_sample,
     gunicorn,
     machine_info,
+    process_children,
+    report_write,
     summarize,
     terminate_as_interrupt,
 )
@@ -93,7 +97,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="distinct customer e-mails the orders are drawn from (default 1000)",
     )
     p.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
-    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    p.add_argument(
+        "--threads", type=int, default=4, help="threads per gunicorn worker (default 4, gthread only)"
+    )
+    p.add_argument(
+        "--worker-class",
+        choices=["gthread", "sync"],
+        default="gthread",
+        help="gunicorn -k (default gthread; sync: one request at a time per worker, --threads ignored)",
+    )
+    p.add_argument("--keep-alive", type=int, default=10, help="gunicorn --keep-alive seconds (default 10)")
+    p.add_argument("--preload", action="store_true", help="gunicorn --preload: import the app before forking")
+    p.add_argument(
+        "--gunicorn-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more gunicorn argument, repeatable, e.g. --gunicorn-arg=--max-requests=5000",
+    )
+    p.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=600,
+        help="the server's DB_CONN_MAX_AGE (default 600: every thread keeps one connection for the "
+        "whole run, so the CPU of its PostgreSQL backend is measured, see README)",
+    )
     p.add_argument(
         "--worker-connections",
         type=int,
@@ -121,6 +149,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=60.0, help="per-request HTTP timeout in seconds")
     p.add_argument("--no-json", action="store_true", help="do not write bench/results/*.json")
     args = p.parse_args(argv)
+    if args.worker_class == "sync":
+        args.threads = 1
     if args.orders is None:
         args.orders = 1_000_000 if args.duration else 2000
     if args.warmup is None:
@@ -404,10 +434,7 @@ class Check:
 def verify(prefix: str, samples: list[Sample], hot_code: str | None, expected_lines: int) -> list[Check]:
     """Read the database after the run: every 2xx is exactly one order, stock is
     consistent with the ledger and with the orders, and nothing is oversold."""
-    from django.db.models import Count, F, Sum
-
-    from inventory.models import Reservation, StockLevel, StockMovement
-    from orders.models import IdempotencyKey, Order, OrderLine
+    from orders.models import IdempotencyKey, Order
 
     checks: list[Check] = []
     ok_keys = {s.key for s in samples if s.status in (200, 201)}
@@ -427,6 +454,22 @@ def verify(prefix: str, samples: list[Sample], hot_code: str | None, expected_li
     checks.append(
         Check("idempotency: no claim left without an order", dangling == 0, f"{dangling} dangling claims")
     )
+    checks += stock_checks(expected_lines)
+    if hot_code:
+        checks.append(hot_check(hot_code, samples))
+    return checks
+
+
+def stock_checks(expected_lines: int) -> list[Check]:
+    """The database's own consistency after a run: complete, fully allocated
+    orders; stock ledger == levels; no oversell; allocations == order lines; no
+    hold left. Shared with the pgbench baseline (bench.pgbench)."""
+    from django.db.models import Count, F, Sum
+
+    from inventory.models import Reservation, StockLevel, StockMovement
+    from orders.models import OrderLine
+
+    checks: list[Check] = []
     lines = OrderLine.objects.filter(order__channel__code=CHANNEL_CODE)
     per_order = lines.values("order_id").annotate(n=Count("id")).values_list("n", flat=True)
     line_counts = Counter(per_order)
@@ -486,20 +529,89 @@ def verify(prefix: str, samples: list[Sample], hot_code: str | None, expected_li
             f"{active} active reservations",
         )
     )
-    if hot_code:
-        hot = [lv for key, lv in levels.items() if lv.sku.code == hot_code]
-        on_hand = sum(lv.on_hand for lv in hot)
-        allocated = sum(lv.allocated for lv in hot)
-        sold = sum(1 for s in samples if s.hot and s.status in (200, 201))
-        refused = sum(1 for s in samples if s.error_code == "insufficient_stock")
-        sold_out = allocated == on_hand
-        checks.append(Check(
-            "hot SKU: allocated == orders that got it, never above on hand",
-            allocated == sold and allocated <= on_hand and (refused == 0 or sold_out),
-            f"on hand {on_hand}, allocated {allocated}, orders with it {sold}, refused {refused}, "
-            f"{'sold out' if sold_out else f'{on_hand - allocated} left'}",
-        ))  # fmt: skip
     return checks
+
+
+def hot_check(hot_code: str, samples: list[Sample]) -> Check:
+    from inventory.models import StockLevel
+
+    hot = list(StockLevel.objects.filter(sku__code=hot_code))
+    on_hand = sum(lv.on_hand for lv in hot)
+    allocated = sum(lv.allocated for lv in hot)
+    sold = sum(1 for s in samples if s.hot and s.status in (200, 201))
+    refused = sum(1 for s in samples if s.error_code == "insufficient_stock")
+    sold_out = allocated == on_hand
+    return Check(
+        "hot SKU: allocated == orders that got it, never above on hand",
+        allocated == sold and allocated <= on_hand and (refused == 0 or sold_out),
+        f"on hand {on_hand}, allocated {allocated}, orders with it {sold}, refused {refused}, "
+        f"{'sold out' if sold_out else f'{on_hand - allocated} left'}",
+    )
+
+
+# --- CPU ----------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU time (user + system) of the web server (gunicorn master and workers),
+    of the PostgreSQL backends connected to the bench database, and of this
+    client process, between start() and stop(). Backends are sampled through
+    /proc, so they must outlive the phase: the server keeps its connections
+    (DB_CONN_MAX_AGE, --conn-max-age); a backend that ends in between is
+    reported as lost (its CPU after the first sample is missing)."""
+
+    def __init__(self, master_pid: int, database: Database) -> None:
+        self.master_pid = master_pid
+        self.database = database
+
+    def _web_pids(self) -> list[int]:
+        return [self.master_pid, *process_children(self.master_pid)]
+
+    def _db_pids(self) -> list[int]:
+        import psycopg
+
+        db = self.database
+        with psycopg.connect(
+            host=db.host, port=db.port, user=db.user, password=db.password or None, dbname=db.name,
+            autocommit=True, connect_timeout=5,
+        ) as conn:  # fmt: skip
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [pid for (pid,) in rows]
+
+    def _sample(self) -> dict:
+        self.db_pids = set(self._db_pids()) | getattr(self, "db_pids", set())
+        times = os.times()
+        return {
+            "web": cpu_sample(self._web_pids()),
+            "db": cpu_sample(sorted(self.db_pids)),
+            "client": times.user + times.system,
+        }
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> dict:
+        after = self._sample()
+        return {
+            "web": cpu_delta(self.before["web"], after["web"]),
+            "db": cpu_delta(self.before["db"], after["db"]),
+            "client": {"seconds": round(after["client"] - self.before["client"], 3)},
+        }
+
+
+def cpu_report(cpu: dict, samples: list[Sample]) -> dict:
+    """CPU ms per created order (and per response: with --hot most are cheap 409s)."""
+    created = sum(1 for s in samples if s.status == 201)
+    out: dict = {"seconds": cpu}
+    for basis, n in (("ms_per_order", created), ("ms_per_response", len(samples))):
+        if n:
+            per = {part: round(cpu[part]["seconds"] * 1000 / n, 2) for part in ("web", "db", "client")}
+            per["web_plus_db"] = round(per["web"] + per["db"], 2)
+            out[basis] = per
+    return out
 
 
 # --- report -------------------------------------------------------------------
@@ -571,8 +683,8 @@ def print_summary(result: dict) -> None:
     machine = result["machine"]
     print(
         f"Order intake: {cfg['clients']} clients, {cfg['lines']} lines/order"
-        f"{', hot SKU' if cfg['hot'] else ''}; gunicorn -w {cfg['workers']} -k gthread --threads "
-        f"{cfg['threads']}; {machine['cpu_count']} CPUs, PostgreSQL {machine['postgresql']}"
+        f"{', hot SKU' if cfg['hot'] else ''}; gunicorn -w {cfg['workers']} -k {cfg['worker_class']} "
+        f"--threads {cfg['threads']}; {machine['cpu_count']} CPUs, PostgreSQL {machine['postgresql']}"
     )
     print(f"  attempted          {res['attempted']}")
     print(f"  created (201)      {res['created_201']}")
@@ -599,6 +711,13 @@ def print_summary(result: dict) -> None:
         f"  per client         responses min {fair['responses']['min']} / max {fair['responses']['max']}, "
         f"mean latency min {ms(per_latency['min'])} / max {ms(per_latency['max'])} ms"
     )
+    cpu = res.get("cpu", {})
+    if "ms_per_order" in cpu:
+        per, secs = cpu["ms_per_order"], cpu["seconds"]
+        print(
+            f"  CPU ms/order       web {per['web']}  db {per['db']}  client {per['client']}   "
+            f"(db backends {secs['db']['processes']}, new {secs['db']['started']}, lost {secs['db']['lost']})"
+        )
     print("  checks:")
     for check in result["checks"]:
         print(f"    {'PASS' if check['ok'] else 'FAIL'}  {check['name']}: {check['detail']}")
@@ -614,6 +733,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
     load_before = [round(x, 2) for x in os.getloadavg()]
     server_env = configure_environment()
+    server_env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     database = Database.from_url(os.environ["DATABASE_URL"])
 
     where = f"{database.name} on {database.host}:{database.port}"
@@ -647,6 +767,10 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         log_path=log_path,
         worker_connections=args.worker_connections,
+        worker_class=args.worker_class,
+        keep_alive=args.keep_alive,
+        preload=args.preload,
+        extra_args=args.gunicorn_arg,
     ) as server:
         plan = Plan(
             port=server.port,
@@ -659,7 +783,8 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout,
         )
         print(
-            f"gunicorn on 127.0.0.1:{server.port} (-w {args.workers} --threads {args.threads}); "
+            f"gunicorn on 127.0.0.1:{server.port} (-w {args.workers} -k {args.worker_class} "
+            f"--threads {args.threads}); "
             f"warm-up: {args.warmup} orders ...",
             flush=True,
         )
@@ -674,6 +799,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         what = f"for {args.duration:g} s" if args.duration else f"{args.orders} orders"
         print(f"measuring: {args.clients} clients, {what} ...", flush=True)
+        meter = CpuMeter(server.process.pid, database)
+        meter.start()
         samples, elapsed = run_phase(
             plan,
             clients=args.clients,
@@ -682,6 +809,7 @@ def main(argv: list[str] | None = None) -> int:
             hot=args.hot,
             duration=args.duration,
         )
+        cpu = meter.stop()
 
     checks = verify(prefix, [*warm, *samples], dataset.hot_code, args.lines)
     result = {
@@ -692,22 +820,21 @@ def main(argv: list[str] | None = None) -> int:
             "clients": args.clients, "orders": args.orders, "duration_s": args.duration, "lines": args.lines,
             "skus": args.skus, "customers": args.customers, "hot": args.hot,
             "hot_stock": args.hot_stock if args.hot else None, "warmup_orders": args.warmup,
-            "workers": args.workers, "threads": args.threads, "worker_class": "gthread",
-            "worker_connections": args.worker_connections, "seed": args.seed,
+            "workers": args.workers, "threads": args.threads, "worker_class": args.worker_class,
+            "worker_connections": args.worker_connections, "keep_alive": args.keep_alive,
+            "preload": args.preload, "gunicorn_args": args.gunicorn_arg, "conn_max_age": args.conn_max_age,
+            "seed": args.seed,
             "database": database.name,
         },
         "machine": {**machine_info(), "load_average_before": load_before, "postgresql": pg_version},
         "setup": {"migrate_s": round(migrate_s, 1), "seed_s": round(dataset.seconds, 1)},
-        "results": report(samples, elapsed),
+        "results": {**report(samples, elapsed), "cpu": cpu_report(cpu, samples)},
         "checks": [c.__dict__ for c in checks],
         "passed": all(c.ok for c in checks),
     }  # fmt: skip
     print_summary(result)
     if not args.no_json:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = RESULTS_DIR / f"order_intake-{stamp}.json"
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"  written: {path.relative_to(RESULTS_DIR.parent.parent)}")
+        report_write("order_intake", result)
     return 0 if result["passed"] else 1
 
 

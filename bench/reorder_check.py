@@ -323,11 +323,12 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.utils import timezone
 
     from inventory.models import PurchaseOrder, PurchaseOrderLine
+    from oms.roles import MANAGER
+    from tests.factories import staff_user
 
     call_command("migrate", verbosity=0)
     skus = -(-args.rules // WAREHOUSES)
@@ -354,7 +355,8 @@ def main() -> None:
     runs[1].pop("po_ids")
     alerts = alert_timings()
     recompute = recompute_timing()
-    staff = get_user_model().objects.create_user("bench-staff", is_staff=True)
+    # A manager: the staff APIs check the role (oms.roles), not just is_staff.
+    staff = staff_user("bench-staff", MANAGER)
     pages = positions_page_timings(staff)
     atp = atp_timings(staff)
     ledger = ledger_check()

@@ -32,9 +32,9 @@ FROM generate_series(1, %(warehouses)s) AS w;
 
 -- Created a year ago: the recompute starts a SKU's history at its creation.
 INSERT INTO inventory_sku (product_id, code, barcode, name, weight_grams, length_mm, width_mm, height_mm, unit_cost,
-                           cost_currency, is_active, created_at)
+                           cost_currency, is_fragile, is_active, created_at)
 SELECT (SELECT id FROM inventory_product LIMIT 1), 'BSKU-' || lpad(i::text, 7, '0'), 'BBC-' || i, 'Bench SKU ' || i,
-       500, 100, 100, 100, 3.5, 'USD', true, now() - interval '365 days'
+       500, 100, 100, 100, 3.5, 'USD', false, true, now() - interval '365 days'
 FROM generate_series(1, %(skus)s) AS i;
 
 INSERT INTO inventory_supplier (code, name, email, phone, contact_name, currency, default_lead_time_days, is_active,

@@ -1,0 +1,1 @@
+"""The raw-SQL (pgbench) baseline of order placement."""
