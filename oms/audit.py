@@ -69,6 +69,20 @@ _SECRET_FRAGMENTS = (
     "sessionid",
     "credential",
 )
+# The trail is append-only, and a customer's personal data must go when the
+# customer is anonymized (returns/privacy.py): so it never holds any. Values of
+# fields named like these (and any string that looks like an e-mail address)
+# are replaced by PERSONAL; the field names stay, so the entry still says what
+# was changed.
+PERSONAL = "[personal data]"
+_PERSONAL_WORDS = frozenset(
+    {
+        "email", "mail", "name", "holder", "phone", "mobile", "tel", "fax", "address", "line1", "line2",
+        "street", "city", "postal", "zip", "postcode", "company", "confirm", "note", "notes", "message",
+        "comment", "comments", "gift", "body", "text", "q", "search", "query", "contact", "recipient",
+    }
+)  # fmt: skip
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 
@@ -79,17 +93,27 @@ def is_secret_key(key: object) -> bool:
     return any(word in _SECRET_WORDS for word in words) or any(part in joined for part in _SECRET_FRAGMENTS)
 
 
+def is_personal_key(key: object) -> bool:
+    words = _WORD.findall(_CAMEL.sub(r"\1_\2", str(key)).lower())
+    return any(word in _PERSONAL_WORDS for word in words)
+
+
+def _redact_item(key: object, item: Any, depth: int) -> Any:
+    if is_secret_key(key):
+        return REDACTED
+    if is_personal_key(key) and not isinstance(item, bool | int | float | type(None)):
+        return PERSONAL
+    return _redact(item, depth + 1)
+
+
 def _redact(value: Any, depth: int = 0) -> Any:
-    """`value` with every secret-named key's value replaced, long strings and
-    lists cut short, deep nesting elided."""
+    """`value` with every secret-named key's value and every personal value
+    replaced, long strings and lists cut short, deep nesting elided."""
     if isinstance(value, dict):
         if depth >= 4:
             return "{…}"
         items = list(value.items())
-        out = {
-            str(key)[:64]: REDACTED if is_secret_key(key) else _redact(item, depth + 1)
-            for key, item in items[:50]
-        }
+        out = {str(key)[:64]: _redact_item(key, item, depth) for key, item in items[:50]}
         if len(items) > 50:
             out["…"] = f"{len(items) - 50} more fields"
         return out
@@ -101,6 +125,8 @@ def _redact(value: Any, depth: int = 0) -> Any:
             out_list.append(f"… {len(value) - 20} more")
         return out_list
     if isinstance(value, str):
+        if _EMAIL_LIKE.search(value):
+            return PERSONAL
         return value if len(value) <= 200 else value[:200] + "…"
     if value is None or isinstance(value, bool | int | float):
         return value

@@ -19,7 +19,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from oms.audit import REDACTED, SUMMARY_LIMIT, is_secret_key, summarize_submission, url_target
+from oms.audit import PERSONAL, REDACTED, SUMMARY_LIMIT, is_secret_key, summarize_submission, url_target
 from oms.models import PostalCode
 from oms.models_audit import AuditEntry
 from oms.roles import CUSTOMER_SERVICE, MANAGER, WAREHOUSE
@@ -90,7 +90,7 @@ def test_a_staff_api_action_with_a_token_leaves_one_entry(warehouse, sku):
     [entry] = requests_recorded()
     assert (entry.user, entry.username, entry.roles) == (user, "wes", [WAREHOUSE])
     assert (entry.method, entry.url_name, entry.status) == ("POST", "stock-adjust", 200)
-    assert entry.submitted == body
+    assert entry.submitted == {**body, "note": PERSONAL}  # free text may name a person
     assert entry.address == "192.0.2.10"
 
 
@@ -119,7 +119,8 @@ def test_an_admin_change_leaves_one_entry():
     assert entry.url_name == "admin:oms_postalcode_change"
     assert (entry.target_type, entry.target_id, entry.status) == ("oms.postalcode", str(postal.pk), 302)
     assert entry.roles == ["superuser", MANAGER]
-    assert entry.submitted["place_name"] == "Manhattan"
+    # A name field: kept out like personal data (the trail cannot be anonymized).
+    assert entry.submitted["place_name"] == PERSONAL and entry.submitted["country"] == "US"
 
 
 def test_a_refused_action_is_recorded_with_its_status(order):
@@ -271,7 +272,30 @@ def test_secrets_are_redacted_at_any_depth_and_the_summary_is_capped():
     for secret in ("hunter2", "4242424242424242", "s3cr3t", "t0k", '"123"'):
         assert secret not in text
     assert summary["password"] == REDACTED and summary["payment"] == {"gateway": "test", "card": REDACTED}
-    assert summary["lines"] == [{"sku": "A", "token": REDACTED}] and summary["note"] == "hello"
+    assert summary["lines"] == [{"sku": "A", "token": REDACTED}] and summary["note"] == PERSONAL
+
+
+def test_personal_data_never_enters_the_trail():
+    """Entries cannot be changed, and a customer's anonymization must leave
+    none of their data behind (tests/returns/test_privacy.py): names,
+    addresses, e-mails, phones and free text are replaced, numbers and codes kept."""
+    summary = summarize_submission(
+        {
+            "customer": {"email": "ada@example.com", "first_name": "Ada", "lastName": "Lovelace"},
+            "shipping_address": {"line1": "350 5th Ave", "city": "New York", "country": "US"},
+            "phone": "+1 555 0199",
+            "confirm": "ADA@example.com",
+            "reason": "found",
+            "quantity": 3,
+            "comment": "call Ada at home",
+            "cc": ["someone@example.com"],
+        }
+    )
+    text = json.dumps(summary)
+    for personal in ("ada@", "Ada", "Lovelace", "350 5th", "New York", "555 0199", "someone@"):
+        assert personal not in text, personal
+    assert summary["reason"] == "found" and summary["quantity"] == 3
+    assert summary["shipping_address"] == PERSONAL and summary["customer"]["email"] == PERSONAL
     big = summarize_submission({f"field_{n}": "x" * 150 for n in range(500)})
     assert len(json.dumps(big)) <= SUMMARY_LIMIT + 100 and "…" in big
 

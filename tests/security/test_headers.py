@@ -53,6 +53,8 @@ def production_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("SECURE_", "CONTENT_SECURITY_POLICY", "PYTEST", "DJANGO_SETTINGS"))
         and k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "BEHIND_TLS_PROXY"}
+        # Set by the browser tests for their own process (tests/browser); never in production.
+        and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
     }
     env.update(
         {
