@@ -31,6 +31,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from oms.celery import app as celery_app
+from tests.test_worker import _reset_producers  # the Celery app's cached broker pool, dropped
 
 PRIVATE_REDIS_PORTS = range(6395, 6400)
 STARTUP_SECONDS = 30
@@ -112,17 +113,6 @@ def private_redis(tmp_path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
-
-
-def _reset_producers() -> None:
-    # The Celery app caches its broker pool on first use: drop it so the next
-    # send connects to the broker configured now.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    celery_app._backend_cache = None
-    celery_app._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture
