@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Lower
 
+from oms.compiled import CompiledQuery, insert_unless_taken, instance, model_columns
 from oms.errors import Conflict, InvalidInput
 from oms.models import Channel
 
@@ -20,9 +21,19 @@ def customers_with_email(*, channel: Channel | None, email: str):
     """The channel's customers with this e-mail, whatever its case. Filters on
     lower(email), the expression the unique index is on (`email__iexact`
     compiles to UPPER(...) and read every customer of the channel)."""
-    return Customer.objects.alias(email_lower=Lower("email")).filter(
-        channel=channel, email_lower=normalize_email(email)
-    )
+    return _with_lower_email(channel=channel, email=normalize_email(email))
+
+
+def _with_lower_email(*, channel: Channel | int | None, email: str):
+    return Customer.objects.alias(email_lower=Lower("email")).filter(channel=channel, email_lower=email)
+
+
+def _customer_by_email(_shape: None, *, channel: int, email: str):
+    return _with_lower_email(channel=channel, email=email).order_by("pk").values(*model_columns(Customer))[:1]
+
+
+# Compiled once: every order runs it, and building it cost more than running it.
+_CUSTOMER_BY_EMAIL = CompiledQuery(_customer_by_email)
 
 
 def customer_for_order(
@@ -35,13 +46,14 @@ def customer_for_order(
     """
     email = normalize_email(email)
     given = {"first_name": first_name, "last_name": last_name, "phone": phone}
-    customer = customers_with_email(channel=channel, email=email).first()
+    found = _CUSTOMER_BY_EMAIL.rows(channel=channel.pk, email=email)
+    customer = instance(Customer, found[0]) if found else None
     if customer is None:
-        try:
-            with transaction.atomic():
-                return Customer.objects.create(channel=channel, email=email, **given)
-        except IntegrityError:  # a concurrent order created it first
-            customer = customers_with_email(channel=channel, email=email).get()
+        customer = Customer(channel=channel, email=email, **given)
+        if insert_unless_taken(customer):
+            return customer
+        # A concurrent order created it first (the insert waited for its commit).
+        customer = customers_with_email(channel=channel, email=email).get()
     blanks = [f for f, v in given.items() if v and not getattr(customer, f)]
     if blanks:
         for f in blanks:

@@ -23,6 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
+from oms.compiled import CompiledQuery, instance, model_columns
 from oms.geo import haversine_km
 
 from .atp import Fulfilment, atp_levels
@@ -38,6 +39,20 @@ class ShipFrom:
 
     warehouse: Warehouse
     held_back: dict[int, int]
+
+
+def _shipping_levels(any_channel: bool, *, skus: int, channel: int | None = None) -> QuerySet[StockLevel]:
+    # Unordered (the candidates are sorted below): the default ordering by SKU
+    # and location code joined the SKU table for nothing.
+    levels = atp_levels(channel_id=channel, fulfilment=Fulfilment.SHIP)
+    levels = levels.filter(sku_id__any=skus).order_by()
+    return levels.values(
+        "sku_id", "warehouse_id", "available_qty", "held_back", *model_columns(Warehouse, "warehouse__")
+    )
+
+
+# Compiled once: building this query took four times as long as running it.
+_SHIPPING_LEVELS = CompiledQuery(_shipping_levels)
 
 
 def warehouses_that_can_ship(
@@ -56,23 +71,18 @@ def warehouses_that_can_ship(
     most spare stock comes first.
     """
     extra = extra_available or {}
-    # Unordered (the candidates are sorted below): the default ordering by SKU
-    # and location code joined the SKU table for nothing.
-    levels = (
-        atp_levels(quantities, channel_id=channel_id, fulfilment=Fulfilment.SHIP)
-        .select_related("warehouse")
-        .order_by()
-    )
     warehouses: dict[int, Warehouse] = {}
     held_back: dict[int, dict[int, int]] = defaultdict(dict)
     spare: dict[int, int] = defaultdict(int)
-    for level in levels:
-        wh = level.warehouse_id
-        promisable = level.available_qty + extra.get((level.sku_id, wh), 0) - level.held_back
-        if promisable >= quantities[level.sku_id]:
-            warehouses[wh] = level.warehouse
-            held_back[wh][level.sku_id] = level.held_back
-            spare[wh] += promisable - quantities[level.sku_id]
+    scope = {} if channel_id is None else {"channel": channel_id}
+    for level in _SHIPPING_LEVELS.rows(channel_id is None, skus=list(quantities), **scope):
+        wh = level["warehouse_id"]
+        promisable = level["available_qty"] + extra.get((level["sku_id"], wh), 0) - level["held_back"]
+        if promisable >= quantities[level["sku_id"]]:
+            if wh not in warehouses:
+                warehouses[wh] = instance(Warehouse, level, "warehouse__")
+            held_back[wh][level["sku_id"]] = level["held_back"]
+            spare[wh] += promisable - quantities[level["sku_id"]]
     able = [ShipFrom(warehouses[wh], held) for wh, held in held_back.items() if len(held) == len(quantities)]
 
     if destination is None:

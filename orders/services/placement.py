@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from customers.models import Customer
@@ -37,6 +37,7 @@ from inventory.services import (
     stock_reserve,
 )
 from oms.actors import Actor
+from oms.compiled import CompiledQuery, instance, model_columns
 from oms.errors import InsufficientStock, InvalidInput, PaymentDeclined, PaymentUnavailable
 from oms.geo import destination_point
 from oms.models import Channel
@@ -201,15 +202,7 @@ def _validate_and_price(data: OrderInput) -> _Plan:
     for i, ln in enumerate(data.lines):
         if not 1 <= ln.quantity <= settings.MAX_LINE_QUANTITY:
             problems[f"lines[{i}].quantity"] = [f"must be between 1 and {settings.MAX_LINE_QUANTITY}"]
-    codes = {ln.sku for ln in data.lines}
-    found = SKU.objects.filter(code__in=codes, is_active=True)
-    if not channel.price_authority:
-        # The channel's price comes with the SKU: one query, not two. Unordered:
-        # one entry per channel and SKU (the default ordering joined two tables).
-        price = PriceListEntry.objects.filter(channel=channel, sku=OuterRef("pk")).order_by()
-        price = price.values("unit_price")
-        found = found.annotate(channel_price=Subquery(price[:1]))
-    skus = {s.code: s for s in found}
+    skus = _skus_with_price(channel, list({ln.sku for ln in data.lines}))
     for i, ln in enumerate(data.lines):
         if ln.sku not in skus:
             problems[f"lines[{i}].sku"] = [f"unknown SKU '{ln.sku}'"]
@@ -286,6 +279,34 @@ def _validate_and_price(data: OrderInput) -> _Plan:
         ),
         pickup=pickup,
     )
+
+
+def _active_skus(price_authority: bool, *, codes: int, channel: int | None = None) -> QuerySet[SKU]:
+    found = SKU.objects.filter(code__any=codes, is_active=True)
+    if price_authority:
+        return found.values(*model_columns(SKU))
+    # The channel's price comes with the SKU: one query, not two. Unordered:
+    # one entry per channel and SKU (the default ordering joined two tables).
+    price = PriceListEntry.objects.filter(channel_id=channel, sku=OuterRef("pk")).order_by()
+    price = price.values("unit_price")
+    return found.annotate(channel_price=Subquery(price[:1])).values(*model_columns(SKU), "channel_price")
+
+
+# Compiled once per kind of channel (building it cost more than running it).
+_ACTIVE_SKUS = CompiledQuery(_active_skus)
+
+
+def _skus_with_price(channel: Channel, codes: list[str]) -> dict[str, SKU]:
+    """The active SKUs with these codes, each with its `channel_price` unless
+    the channel sets its own prices."""
+    scope = {} if channel.price_authority else {"channel": channel.pk}
+    skus = {}
+    for row in _ACTIVE_SKUS.rows(channel.price_authority, codes=codes, **scope):
+        sku = instance(SKU, row)
+        if "channel_price" in row:
+            sku.channel_price = row["channel_price"]
+        skus[sku.code] = sku
+    return skus
 
 
 def _pickup_store(data: OrderInput) -> Warehouse:
