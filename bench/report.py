@@ -67,6 +67,10 @@ def by_name(report: dict) -> dict[str, dict]:
     return {r["name"]: r for r in report["runs"]}
 
 
+# The intake runs of the plan, in report order (bench/run.py names them).
+INTAKE_RUNS = ("intake_uniform_16", "intake_uniform_64", "intake_hot_16", "intake_hot_64", "intake_sync_64")
+
+
 def intake_rows(report: dict) -> tuple[list[str], list[list]]:
     runs = by_name(report)
     baseline = {}
@@ -74,7 +78,7 @@ def intake_rows(report: dict) -> tuple[list[str], list[list]]:
     for r in pg.get("runs", []):
         baseline[r["clients"]] = r["orders_per_s"]
     rows = []
-    for name in ("intake_uniform_16", "intake_uniform_64", "intake_hot_16", "intake_hot_64"):
+    for name in INTAKE_RUNS:
         run = runs.get(name)
         if not run:
             continue
@@ -110,8 +114,7 @@ INTAKE_DETAILS = [
 
 def intake_details(runs: dict) -> list[str]:
     """One column per intake run, one row per measure."""
-    names = [n for n in ("intake_uniform_16", "intake_uniform_64", "intake_hot_16", "intake_hot_64")
-             if ((runs.get(n) or {}).get("result") or {}).get("results")]  # fmt: skip
+    names = [n for n in INTAKE_RUNS if ((runs.get(n) or {}).get("result") or {}).get("results")]
     if not names:
         return []
 
