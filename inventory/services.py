@@ -22,15 +22,24 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import CheckConstraint, Model, Q
 from django.utils import timezone
 
+from oms.compiled import insert_statement, raw_instances
 from oms.errors import InsufficientStock, InvalidInput
 
 from .bins import binned_totals, incoming_bins
-from .models import SKU, Reservation, StockLevel, StockMovement
+from .models import SKU, BinStock, Reservation, StockLevel, StockMovement
 
 Key = tuple[int, int]  # (sku_id, warehouse_id)
+
+# The CHECKs that refuse a level or bin going below zero: InsufficientStock, not a server error.
+_STOCK_CHECKS = {
+    c.name
+    for model in (StockLevel, BinStock)
+    for c in model._meta.constraints
+    if isinstance(c, CheckConstraint)
+}
 
 
 @dataclass
@@ -55,7 +64,8 @@ def _lock_levels(keys: Iterable[Key], *, create_missing: bool = False) -> dict[K
         )
     # Raw SQL: this runs twice per order placed, and building the ORM's
     # OR-of-pairs filter cost more CPU than the query itself.
-    levels = StockLevel.objects.raw(
+    levels = raw_instances(
+        StockLevel,
         "SELECT * FROM inventory_stocklevel WHERE (sku_id, warehouse_id) IN "
         "(SELECT * FROM unnest(%s::bigint[], %s::bigint[])) ORDER BY id FOR UPDATE",
         [[s for s, _ in keys], [w for _, w in keys]],
@@ -71,8 +81,12 @@ def _apply(
     note: str = "",
     reason: str = "",
     actor: str = "",
+    along: list[Model] | None = None,
 ) -> None:
     """Add the deltas to the (already locked) levels and write one movement each.
+
+    `along` are new rows of one model written in the same statement (the
+    reservations a hold makes), their primary keys set.
 
     An on-hand delta with a bin_id also changes that bin's BinStock row; one
     without changes the unlocated stock, which is checked first wherever it
@@ -117,28 +131,43 @@ def _apply(
         for key, d in sorted(totals.items())
         if d.on_hand or d.allocated or d.reserved  # a bin move nets to nothing on the level
     ]
+    # The levels' UPDATE and the INSERTs of the movements (and `along`) go as one statement.
+    parts, params = [], []
+    if rows:
+        values = ", ".join(["(%s::bigint, %s::int, %s::int, %s::int)"] * len(rows))
+        parts.append(
+            f"""changed AS (
+                UPDATE inventory_stocklevel AS s
+                SET on_hand = s.on_hand + v.oh, allocated = s.allocated + v.al,
+                    soft_reserved = s.soft_reserved + v.rs, updated_at = now()
+                FROM (VALUES {values}) AS v(id, oh, al, rs)
+                WHERE s.id = v.id
+            )"""  # noqa: S608 - only placeholders are interpolated
+        )
+        params += [value for row in rows for value in row]
+    insert, insert_params = insert_statement(movements)
+    if along:
+        parts.append(f"moved AS ({insert})")
+        params += insert_params
+        insert, insert_params = insert_statement(along, returning=True)
+    statement = (f"WITH {', '.join(parts)} " if parts else "") + insert
     try:
         with connection.cursor() as cursor:
-            if rows:
-                values = ", ".join(["(%s::bigint, %s::int, %s::int, %s::int)"] * len(rows))
-                cursor.execute(
-                    f"""
-                    UPDATE inventory_stocklevel AS s
-                    SET on_hand = s.on_hand + v.oh, allocated = s.allocated + v.al,
-                        soft_reserved = s.soft_reserved + v.rs, updated_at = now()
-                    FROM (VALUES {values}) AS v(id, oh, al, rs)
-                    WHERE s.id = v.id
-                    """,  # noqa: S608 - only placeholders are interpolated
-                    [value for row in rows for value in row],
-                )
+            cursor.execute(statement, params + insert_params)
+            if along:
+                for obj, returned in zip(along, cursor.fetchall(), strict=True):
+                    for field, value in zip(obj._meta.db_returning_fields, returned, strict=True):
+                        setattr(obj, field.attname, value)
+                    obj._state.adding, obj._state.db = False, connection.alias
             _apply_bins(cursor, {k: d for k, d in binned.items() if d})
     except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) not in _STOCK_CHECKS:
+            raise
         # The CHECK constraints are the last line of defence against oversell
         # and against taking from a bin more than it holds.
         raise InsufficientStock(
             "The stock change would make available stock, or a bin's stock, negative."
         ) from exc
-    StockMovement.objects.bulk_create(movements)
     for key, d in totals.items():
         level = levels[key]
         level.on_hand += d.on_hand
@@ -332,15 +361,12 @@ def stock_reserve(
         Reservation.objects.filter(id__in=[r.id for r in release]).update(
             status=Reservation.Status.RELEASED, closed_at=now
         )
-    _apply(levels, changes, reference=reference)
-    return Reservation.objects.bulk_create(
-        [
-            Reservation(
-                sku_id=sku_id, warehouse_id=wh, quantity=qty, reference=reference, expires_at=expires_at
-            )
-            for (sku_id, wh), qty in sorted(wanted.items())
-        ]
-    )
+    holds = [
+        Reservation(sku_id=sku_id, warehouse_id=wh, quantity=qty, reference=reference, expires_at=expires_at)
+        for (sku_id, wh), qty in sorted(wanted.items())
+    ]
+    _apply(levels, changes, reference=reference, along=holds)
+    return holds
 
 
 def lock_active_reservations(ids: Iterable[int]) -> list[Reservation]:
@@ -348,12 +374,11 @@ def lock_active_reservations(ids: Iterable[int]) -> list[Reservation]:
     ids = list(ids)
     if not ids:
         return []
-    return list(
-        Reservation.objects.raw(
-            "SELECT * FROM inventory_reservation WHERE id = ANY(%s::bigint[]) AND status = %s "
-            "ORDER BY id FOR UPDATE",
-            [ids, Reservation.Status.ACTIVE],
-        )
+    return raw_instances(
+        Reservation,
+        "SELECT * FROM inventory_reservation WHERE id = ANY(%s::bigint[]) AND status = %s "
+        "ORDER BY id FOR UPDATE",
+        [ids, Reservation.Status.ACTIVE],
     )
 
 
@@ -388,13 +413,12 @@ def reservations_allocate(*, reservation_ids: list[int], reference: str) -> None
     now = timezone.now()
     # Converted and locked in one statement (the rows are locked in id order, as
     # lock_active_reservations does); an error below rolls the conversion back.
-    held = list(
-        Reservation.objects.raw(
-            "UPDATE inventory_reservation SET status = %s, closed_at = %s "
-            "WHERE id IN (SELECT id FROM inventory_reservation WHERE id = ANY(%s::bigint[]) AND status = %s "
-            "ORDER BY id FOR UPDATE) RETURNING *",
-            [Reservation.Status.CONVERTED, now, list(reservation_ids), Reservation.Status.ACTIVE],
-        )
+    held = raw_instances(
+        Reservation,
+        "UPDATE inventory_reservation SET status = %s, closed_at = %s "
+        "WHERE id IN (SELECT id FROM inventory_reservation WHERE id = ANY(%s::bigint[]) AND status = %s "
+        "ORDER BY id FOR UPDATE) RETURNING *",
+        [Reservation.Status.CONVERTED, now, list(reservation_ids), Reservation.Status.ACTIVE],
     )
     held_ids = {r.id for r in held}
     lost = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from oms.compiled import CompiledQuery
 from oms.money import ZERO, round_money
 
 from .models import TaxRate
@@ -23,13 +24,21 @@ class TaxRule:
 NO_TAX = TaxRule(ZERO, False)
 
 
+def _rates(_shape: None, *, country: str, regions: list[str]):
+    return TaxRate.objects.filter(country=country, region__any=regions).values(
+        "region", "rate", "applies_to_shipping"
+    )
+
+
+# Compiled once: every order placed and every quote reads it.
+_RATES = CompiledQuery(_rates)
+
+
 def tax_rule_for(country: str, region: str = "") -> TaxRule:
     """The region's rate if there is one, else the country's, else no tax."""
-    rates = {
-        r.region: r for r in TaxRate.objects.filter(country=country.upper(), region__in={"", region.upper()})
-    }
+    rates = {r["region"]: r for r in _RATES.rows(country=country.upper(), regions=["", region.upper()])}
     rate = rates.get(region.upper()) or rates.get("")
-    return TaxRule(rate.rate, rate.applies_to_shipping) if rate else NO_TAX
+    return TaxRule(rate["rate"], rate["applies_to_shipping"]) if rate else NO_TAX
 
 
 @dataclass

@@ -15,8 +15,16 @@ from customers.services import customer_for_order
 from inventory.atp import Fulfilment, atp_levels
 from inventory.models import SafetyStock, StockLevel
 from inventory.selectors import _SHIPPING_LEVELS, warehouses_that_can_ship
-from oms.compiled import CompiledQuery, insert_unless_taken, instance, model_columns
+from oms.compiled import (
+    CompiledQuery,
+    insert_statement,
+    insert_unless_taken,
+    instance,
+    model_columns,
+    raw_instances,
+)
 from oms.models import Channel
+from orders.models import Order
 from tests.factories import WarehouseFactory, channel_with_key, sku_in_stock
 from tests.orders.test_concurrency import run_concurrently
 
@@ -150,3 +158,33 @@ def test_concurrent_first_orders_of_one_new_customer_make_one_customer():
     ids = run_concurrently(12, first_order)
     assert len(set(ids)) == 1
     assert Customer.objects.filter(channel=channel).count() == 1
+
+
+def test_raw_instances_load_as_the_orm_does_and_refuse_converted_fields():
+    channel = Channel.objects.create(code="WEB", name="Web", currency="EUR")
+    warehouse = WarehouseFactory()
+    sku = sku_in_stock(channel=channel, warehouse=warehouse, quantity=7)
+    # Column order of the table, not of the model: matched by name.
+    sql = (
+        "SELECT soft_reserved, id, warehouse_id, on_hand, sku_id, allocated, updated_at "
+        "FROM inventory_stocklevel WHERE sku_id = %s"
+    )
+    (loaded,) = raw_instances(StockLevel, sql, [sku.pk])
+    fresh = StockLevel.objects.get(sku=sku)
+    fields = [f.attname for f in StockLevel._meta.concrete_fields]
+    assert [getattr(loaded, f) for f in fields] == [getattr(fresh, f) for f in fields]
+    assert loaded.on_hand == 7 and not loaded._state.adding
+    with pytest.raises(ValueError, match="converted"):
+        raw_instances(Order, "SELECT * FROM orders_order", [])  # JSON addresses
+
+
+def test_insert_statement_writes_many_rows_in_one_statement():
+    channels = [Channel(code=f"C{i}", name=f"Channel {i}", currency="EUR") for i in range(5)]
+    sql, params = insert_statement(channels, returning=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    assert len(ids) == 5
+    assert list(Channel.objects.filter(pk__in=ids).order_by("code").values_list("code", flat=True)) == [
+        "C0", "C1", "C2", "C3", "C4"
+    ]  # fmt: skip
