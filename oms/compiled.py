@@ -158,6 +158,55 @@ def insert_statement(
     return sql, list(params)
 
 
+def insert_rows(objs: list[Model], using: str = "default") -> None:
+    """INSERT one new row of each object, of any models, in one statement, in
+    list order, and set their primary keys. A foreign key to an object earlier
+    in the list (still unsaved) takes that row's new id, so a parent and its
+    children go together (a payment and its transaction)."""
+    position = {id(obj): i for i, obj in enumerate(objs)}
+    quote = connections[using].ops.quote_name
+    parts, params, linked = [], [], []
+    for i, obj in enumerate(objs):
+        meta = obj._meta
+        if [f.attname for f in meta.db_returning_fields] != [meta.pk.attname]:
+            raise ValueError(f"{meta.object_name} returns more than its primary key on insert")
+        links = {}  # marker -> the parent's CTE
+        for field in meta.concrete_fields:
+            parent = field.get_cached_value(obj, None) if field.many_to_one else None
+            if parent is not None and parent.pk is None and id(parent) in position:
+                marker = _MARKER_BASE - len(links)
+                parent_id = quote(parent._meta.pk.column)
+                links[marker] = f"(SELECT {parent_id} FROM i{position[id(parent)]})"  # noqa: S608
+                linked.append((obj, field.name, parent))
+                setattr(obj, field.attname, marker)  # this also forgets the cached parent
+        sql, values = insert_statement([obj], returning=True, using=using)
+        pieces = sql.split("%s")
+        if len(pieces) != len(values) + 1:
+            raise ValueError(f"{meta.object_name}: placeholders and values do not pair up")
+        text = [pieces[0]]
+        for value, piece in zip(values, pieces[1:], strict=True):
+            if type(value) is int and value in links:
+                text.append(links[value])
+            else:
+                text.append("%s")
+                params.append(value)
+            text.append(piece)
+        parts.append(f"i{i} AS ({''.join(text)})")
+    # Only identifiers are interpolated: the values are all parameters.
+    select = " UNION ALL ".join(
+        f"SELECT {i}, {quote(o._meta.pk.column)} FROM i{i}"  # noqa: S608
+        for i, o in enumerate(objs)
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {select}", params)
+        returned = dict(cursor.fetchall())
+    for i, obj in enumerate(objs):
+        obj.pk = returned[i]
+        obj._state.adding, obj._state.db = False, using
+    for obj, name, parent in linked:  # the parents, now with their ids
+        setattr(obj, name, parent)
+
+
 def insert_unless_taken(obj: Model, using: str = "default") -> bool:
     """INSERT `obj` unless a unique key of its table already holds those values:
     `INSERT ... ON CONFLICT DO NOTHING RETURNING`, one statement. True (and the

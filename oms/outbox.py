@@ -82,11 +82,17 @@ def handlers_for(topic: str) -> dict[str, Handler]:
 
 def emit(topic: str, payload: dict[str, Any], *, aggregate: str = "") -> OutboxEvent:
     """Write an event in the current transaction and wake the dispatcher after commit."""
-    event = OutboxEvent.objects.create(
-        topic=topic, aggregate=aggregate, payload=payload, available_at=timezone.now()
-    )
-    transaction.on_commit(_kick_dispatcher)
+    event = emitting(topic, payload, aggregate=aggregate)
+    event.save()
     return event
+
+
+def emitting(topic: str, payload: dict[str, Any], *, aggregate: str = "") -> OutboxEvent:
+    """The event, not yet saved, for the caller to insert in the current
+    transaction together with its other rows (oms.compiled.insert_rows); the
+    dispatcher is woken after commit."""
+    transaction.on_commit(_kick_dispatcher)
+    return OutboxEvent(topic=topic, aggregate=aggregate, payload=payload, available_at=timezone.now())
 
 
 def kick(task) -> bool:

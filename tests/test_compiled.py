@@ -17,6 +17,7 @@ from inventory.models import SafetyStock, StockLevel
 from inventory.selectors import _SHIPPING_LEVELS, warehouses_that_can_ship
 from oms.compiled import (
     CompiledQuery,
+    insert_rows,
     insert_statement,
     insert_unless_taken,
     instance,
@@ -188,3 +189,25 @@ def test_insert_statement_writes_many_rows_in_one_statement():
     assert list(Channel.objects.filter(pk__in=ids).order_by("code").values_list("code", flat=True)) == [
         "C0", "C1", "C2", "C3", "C4"
     ]  # fmt: skip
+
+
+def test_insert_rows_writes_parents_and_children_in_one_statement():
+    from inventory.models import SKU as SKUModel
+    from inventory.models import Product
+
+    product = Product(name="Kettle", category="kitchen")
+    size = {"weight_grams": 900, "length_mm": 250, "width_mm": 180, "height_mm": 240, "cost_currency": "EUR"}
+    first = SKUModel(
+        product=product, code="K-1", barcode="INT-K-1", name="Kettle 1", unit_cost="3.00", **size
+    )
+    second = SKUModel(
+        product=product, code="K-2", barcode="INT-K-2", name="Kettle 2", unit_cost="4.00", **size
+    )
+    other = Channel(code="B2B", name="Trade", currency="EUR")
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows([product, first, other, second])
+    assert len(queries) == 1
+    assert all(o.pk and not o._state.adding for o in (product, first, other, second))
+    assert first.product is product and first.product_id == product.pk == second.product_id
+    assert set(SKUModel.objects.filter(product=product).values_list("code", flat=True)) == {"K-1", "K-2"}
+    assert Channel.objects.get(pk=other.pk).code == "B2B"

@@ -16,11 +16,12 @@ pytestmark = pytest.mark.django_db
 # transactions show up as SAVEPOINT/RELEASE pairs): key lookup, idempotency
 # claim, SKUs with their prices, tax, candidate stock (with its locations and safety stock,
 # in one query), the hold (lock levels; then levels, movements and reservations
-# in one statement), the order writes (customer, order, lines, payment, event,
-# outbox, key binding, then the allocation: convert the holds, lock levels, and
-# levels with movements in one statement); the response is rendered from memory.
+# in one statement), the order writes (customer, order, lines, then payment,
+# its transaction, event and outbox row in one statement, key binding, then the
+# allocation: convert the holds, lock levels, and levels with movements in one
+# statement); the response is rendered from memory.
 # Pinned so that any regression shows at once; issue 9 drives it down.
-ORDER_CREATE_QUERIES = 22
+ORDER_CREATE_QUERIES = 19
 ORDER_LIST_QUERIES = 5
 AVAILABILITY_QUERIES = 3
 

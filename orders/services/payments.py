@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounting.posting import post_card_capture, post_refund
 from oms.actors import Actor
+from oms.compiled import insert_rows
 from oms.errors import Conflict, DomainError, InvalidInput
 from oms.money import quantum, round_money
 from oms.outbox import emit, handler
@@ -396,7 +397,17 @@ def _refund_recorded(
 def payment_authorization_record(*, order: Order, gateway: str, auth, message: str = "") -> Payment:
     """Record a gateway authorization on the order: the payment and its
     authorize transaction (inside the caller's transaction)."""
-    payment = Payment.objects.create(
+    rows = payment_authorization_rows(order=order, gateway=gateway, auth=auth, message=message)
+    insert_rows(rows)
+    return rows[0]
+
+
+def payment_authorization_rows(
+    *, order: Order, gateway: str, auth, message: str = ""
+) -> list[Payment | PaymentTransaction]:
+    """The payment and its authorize transaction, not yet saved, for the
+    caller to insert with its other rows (oms.compiled.insert_rows)."""
+    payment = Payment(
         order=order,
         gateway=gateway,
         reference=auth.reference,
@@ -407,14 +418,16 @@ def payment_authorization_record(*, order: Order, gateway: str, auth, message: s
         amount_authorized=auth.amount,
         status=Payment.Status.AUTHORIZED,
     )
-    PaymentTransaction.objects.create(
-        payment=payment,
-        order=order,
-        kind=PaymentTransaction.Kind.AUTHORIZE,
-        amount=auth.amount,
-        currency=auth.currency,
-        success=True,
-        gateway_reference=auth.reference,
-        message=message,
-    )
-    return payment
+    return [
+        payment,
+        PaymentTransaction(
+            payment=payment,
+            order=order,
+            kind=PaymentTransaction.Kind.AUTHORIZE,
+            amount=auth.amount,
+            currency=auth.currency,
+            success=True,
+            gateway_reference=auth.reference,
+            message=message,
+        ),
+    ]

@@ -37,12 +37,12 @@ from inventory.services import (
     stock_reserve,
 )
 from oms.actors import Actor
-from oms.compiled import CompiledQuery, instance, model_columns
+from oms.compiled import CompiledQuery, insert_rows, instance, model_columns
 from oms.errors import InsufficientStock, InvalidInput, PaymentDeclined, PaymentUnavailable
 from oms.geo import destination_point
 from oms.models import Channel
 from oms.money import ZERO, has_valid_precision, round_money
-from oms.outbox import emit
+from oms.outbox import emitting
 
 from ..models import Cart, Order, OrderLine, PriceListEntry
 from ..payments import Authorization, CardDetails, GatewayDeclined, GatewayUnavailable, get_gateway
@@ -51,7 +51,7 @@ from ..pricing import PricedOrder, channel_shipping, price_lines, tax_rule_for
 from .credit import account_terms, credit_hold_reason
 from .idempotency import idempotency_bind, idempotency_claim, idempotency_release, request_fingerprint
 from .lifecycle import event_for
-from .payments import authorization_void, payment_authorization_record
+from .payments import authorization_void, payment_authorization_rows
 
 VIP_PRIORITY = 10
 
@@ -613,10 +613,9 @@ def _record(
             for i, (ln, p) in enumerate(zip(data.lines, priced.lines, strict=True))
         ]
     )
-    payments = []
+    rows = []
     if auth is not None:
-        payment = payment_authorization_record(order=order, gateway=data.payment.gateway, auth=auth)  # type: ignore[union-attr]
-        payments.append(payment)
+        rows = payment_authorization_rows(order=order, gateway=data.payment.gateway, auth=auth)  # type: ignore[union-attr]
     event = event_for(
         order,
         "placed",
@@ -636,12 +635,13 @@ def _record(
             "promised_at": str(promised_at) if promised_at else None,
         },
     )
-    event.save()
-    emit("order.placed", {"order_id": order.pk}, aggregate=f"order:{order.pk}")
+    # The payment, its transaction, the event and the outbox row: one statement.
+    outbox = emitting("order.placed", {"order_id": order.pk}, aggregate=f"order:{order.pk}")
+    insert_rows([*rows, event, outbox])
     idempotency_bind(channel=channel, keys=keys, order=order)
     if cart is not None:
         Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.CHECKED_OUT, order=order, updated_at=now)
     if holds:
         reservations_allocate(reservation_ids=[r.pk for r in holds], reference=f"order:{order.pk}")
-    order._prefetched_objects_cache = {"lines": lines, "payments": payments, "events": [event]}
+    order._prefetched_objects_cache = {"lines": lines, "payments": rows[:1], "events": [event]}
     return order
