@@ -55,7 +55,7 @@ class Customer(models.Model):
                 name="customer_unique_external_id_per_channel",
             ),
         ]
-        indexes = [models.Index(Lower("email"), name="customer_email_lower_idx")]
+        # No separate lower(email) index: customer_unique_email_per_channel leads with it.
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>" if self.full_name else self.email

@@ -138,12 +138,14 @@ class Order(models.Model):
         STAFF = "staff", "Staff entry"
         IMPORT = "import", "Channel import"
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    # channel and customer have no single-column index: order_channel_recent_idx and
+    # order_customer_recent_idx lead with them, and every order placed writes each index.
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", db_index=False)
     # NULL, not "", when absent: the unique (channel, external_id) must not clash on blanks.
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
     status = models.CharField(max_length=20, choices=Status.choices)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     email = models.EmailField()
     shipping_address = models.JSONField()
     billing_address = models.JSONField(null=True, blank=True)
@@ -284,7 +286,8 @@ CANCELLABLE = {Order.Status.ON_HOLD, Order.Status.BACKORDERED, Order.Status.ALLO
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # No single-column index: orderline_unique_number (order, line_number) leads with it.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.PositiveSmallIntegerField()
     sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="order_lines")
     external_id = models.CharField(max_length=100, blank=True)
@@ -416,7 +419,8 @@ class IdempotencyKey(models.Model):
     one order it created. The row is claimed before any work starts, in its own
     committed transaction, so concurrent duplicates wait for the first."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    # No single-column index: idempotency_unique_key (channel, key) leads with it.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="+")

@@ -17,8 +17,12 @@ from .locations import Bin, Warehouse
 
 
 class StockLevel(models.Model):
-    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="stock_levels")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_levels")
+    # No single-column indexes: (sku, warehouse) and (warehouse, sku) below lead with each,
+    # and every index is one more write on the hottest rows of the OMS.
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="stock_levels", db_index=False)
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="stock_levels", db_index=False
+    )
     on_hand = models.IntegerField(default=0)
     allocated = models.IntegerField(default=0)
     soft_reserved = models.IntegerField(default=0)
@@ -65,7 +69,9 @@ class StockMovement(models.Model):
         WRITE_OFF = "write_off"
         BIN_MOVE = "bin_move"
 
-    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="movements")
+    # sku and bin have no single-column index: movement_sku_wh_idx and movement_bin_sku_idx
+    # lead with them (a bin lookup is never for NULL), and every movement writes each index.
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="movements", db_index=False)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     bin = models.ForeignKey(
@@ -73,6 +79,7 @@ class StockMovement(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
         help_text="The bin the on-hand change happened in; empty: unlocated stock (e.g. the dock).",
     )

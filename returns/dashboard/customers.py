@@ -56,7 +56,8 @@ class CustomerFilters(forms.Form):
 
 
 def _search(queryset, text: str):
-    """A whole e-mail matches exactly (the lower(email) index); anything else
+    """A whole e-mail matches exactly (through the unique index on lower(email)
+    and channel, which leads with the e-mail); anything else
     is a prefix of the e-mail, first or last name, or "first last"."""
     text = " ".join(text.split())
     if not text:
