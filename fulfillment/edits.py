@@ -442,7 +442,11 @@ def _record(
     plan: _Plan, *, actor: Actor, reason: str, auth: Authorization | None, gateway: str
 ) -> tuple[Order, list[int]]:
     """Write the edit; returns the order and the payments it no longer needs."""
-    order = Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=plan.order.pk)
+    order = (
+        Order.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("channel")
+        .get(pk=plan.order.pk)
+    )
     current = list(OrderLine.objects.filter(order=order).select_related("sku").order_by("line_number"))
     shipments = list(FulfillmentOrder.objects.filter(order=order).order_by("id").select_for_update())
     _check_editable(order, shipments)
@@ -465,7 +469,7 @@ def _record(
     increase = priced.grand_total - order.grand_total
     if order.payment_terms_days is not None and increase > 0:
         # Locked as at placement: two orders of one customer must not both fit under its limit.
-        customer = Customer.objects.select_for_update().get(pk=order.customer_id)
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=order.customer_id)
         hold_reason = credit_hold_reason(customer=customer, currency=order.currency, amount=increase)
 
     stock_reallocate(

@@ -33,7 +33,7 @@ def order_hold(*, order_id: int, actor: Actor, reason: str) -> Order:
         raise InvalidInput.field("reason", "say why the order is held")
     with transaction.atomic():
         # The order first, then its shipments: the lock order of every order service.
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        order = Order.objects.select_for_update(no_key=True).filter(pk=order_id).first()
         if order is None:
             raise NotFound(f"Order {Order(pk=order_id).number} does not exist.")
         if Order.Status.ON_HOLD not in ORDER_TRANSITIONS[order.status]:

@@ -110,7 +110,7 @@ def tracking_apply(*, carrier: Carrier, updates: list[TrackingUpdate]) -> Tracki
     if not found:
         return report
     order_ids = FulfillmentOrder.objects.filter(pk__in=found.values()).values_list("order_id", flat=True)
-    list(Order.objects.filter(pk__in=list(order_ids)).order_by("id").select_for_update())
+    list(Order.objects.filter(pk__in=list(order_ids)).order_by("id").select_for_update(no_key=True))
     actor = Actor.system()
     for fo in lock_fulfillment_orders(found.values()):
         _apply(fo, by_number[fo.tracking_number], carrier, actor, report)

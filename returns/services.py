@@ -190,7 +190,7 @@ def return_request(
         raise InvalidInput.field("lines", "a return needs at least one line")
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update(of=("self",))
+            Order.objects.select_for_update(of=("self",), no_key=True)
             .select_related("channel", "customer")
             .filter(pk=order_id)
             .first()

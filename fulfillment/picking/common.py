@@ -45,7 +45,9 @@ def lock_shipments(fo_ids: Iterable[int]) -> dict[int, FulfillmentOrder]:
     """Lock the orders of these shipments, then the shipments, each in id order."""
     fo_ids = sorted(set(fo_ids))
     order_ids = sorted(set(FulfillmentOrder.objects.filter(pk__in=fo_ids).values_list("order_id", flat=True)))
-    orders = {o.pk: o for o in Order.objects.filter(pk__in=order_ids).order_by("id").select_for_update()}
+    orders = {
+        o.pk: o for o in Order.objects.filter(pk__in=order_ids).order_by("id").select_for_update(no_key=True)
+    }
     fos = FulfillmentOrder.objects.filter(pk__in=fo_ids).order_by("id").select_for_update()
     locked = {}
     for fo in fos:

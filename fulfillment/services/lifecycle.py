@@ -92,7 +92,7 @@ def access_fulfillment_order(fo_id: int, *, for_update: bool = False) -> Fulfill
     try:
         if for_update:
             order_id = FulfillmentOrder.objects.values_list("order_id", flat=True).get(pk=fo_id)
-            Order.objects.select_for_update().filter(pk=order_id).first()
+            Order.objects.select_for_update(no_key=True).filter(pk=order_id).first()
             return qs.select_for_update(of=("self",)).get(pk=fo_id)
         return qs.get(pk=fo_id)
     except FulfillmentOrder.DoesNotExist:

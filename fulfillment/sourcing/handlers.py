@@ -30,7 +30,7 @@ def _cancel_shipments(event) -> None:
     """The order gave its stock back when it was cancelled; its unstarted
     shipments go too (an order being picked cannot be cancelled)."""
     with transaction.atomic():
-        Order.objects.select_for_update().filter(pk=event.payload["order_id"]).first()
+        Order.objects.select_for_update(no_key=True).filter(pk=event.payload["order_id"]).first()
         for fo in (
             FulfillmentOrder.objects.filter(order_id=event.payload["order_id"], status__in=RESOURCEABLE_FO)
             .order_by("id")

@@ -238,7 +238,7 @@ def _store_address(store: Warehouse) -> dict:
 
 @transaction.atomic
 def _apply(order: Order, lines: list[OrderLine], decision: _Decision, actor: Actor, trigger: str):
-    locked = Order.objects.select_for_update().get(pk=order.pk)
+    locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
     fresh = {ln.pk: ln for ln in OrderLine.objects.filter(order=order)}
     if locked.status != order.status or any(
         (fresh[ln.pk].warehouse_id, fresh[ln.pk].quantity_allocated)

@@ -170,7 +170,7 @@ def shortfalls_retry(*, limit: int = 200) -> int:
     done = 0
     for line in waiting:
         with transaction.atomic():
-            Order.objects.select_for_update().get(pk=line.order_id)
+            Order.objects.select_for_update(no_key=True).get(pk=line.order_id)
             line = OrderLine.objects.select_related("sku").get(pk=line.pk)
             missing = (
                 line.quantity - line.quantity_cancelled - line.quantity_shipped - line.quantity_allocated

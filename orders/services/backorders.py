@@ -47,7 +47,11 @@ def backorders_allocate(*, sku_ids: Iterable[int] | None = None, limit: int = 50
 
 def _fill(order_id: int) -> bool:
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(pk=order_id, status=Order.Status.BACKORDERED).first()
+        order = (
+            Order.objects.select_for_update(no_key=True)
+            .filter(pk=order_id, status=Order.Status.BACKORDERED)
+            .first()
+        )
         if order is None:  # filled or cancelled meanwhile
             return False
         lines = list(order.lines.all())

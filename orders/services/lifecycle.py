@@ -68,7 +68,7 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str = "") -> Order:
     """Cancel an order that has not started fulfilment: stock goes back and the
     payment authorization is voided (after commit: no gateway call under locks)."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update(no_key=True).get(pk=order_id)
         if order.status not in CANCELLABLE:
             raise InvalidTransition(
                 f"Order {order.number} is {order.get_status_display().lower()}; only orders on hold, "

@@ -227,7 +227,7 @@ def _capture_recorded(payment: Payment, *, key: str, amount: Decimal, reference:
 
 @transaction.atomic
 def _capture_declined(payment: Payment, *, key: str, amount: Decimal, message: str, actor: Actor) -> None:
-    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    order = Order.objects.select_for_update(no_key=True).get(pk=payment.order_id)
     PaymentTransaction.objects.create(
         payment=payment,
         order=order,

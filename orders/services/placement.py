@@ -558,7 +558,7 @@ def _record(
     terms, hold_reason = None, ""
     if data.billed_on_account:
         # Locked: two orders of one customer must not both fit under its limit.
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
         terms = account_terms(customer, data.payment_terms_days)
         hold_reason = credit_hold_reason(customer=customer, currency=data.currency, amount=priced.grand_total)
     status = Order.Status.BACKORDERED if backordered else Order.Status.ALLOCATED

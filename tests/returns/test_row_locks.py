@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from orders.models import Cart
 from orders.tasks import expire_reservations_and_carts
-from tests.factories import create_cart, sku_in_stock
+from tests.factories import create_cart, order_payload, sku_in_stock
 from tests.orders.test_carts import checkout_payload
 from tests.returns.test_services import R, ask, delivered  # noqa: F401
 
@@ -64,3 +64,22 @@ def test_a_return_request_locks_only_the_order(delivered):  # noqa: F811
     with CaptureQueriesContext(connection) as ctx:
         ask(order, (mug, 1, R.NO_LONGER_NEEDED))
     assert_locks_only_their_table(ctx)
+
+
+ORDER_LOCK = re.compile(r'FROM "orders_order".*\bFOR (NO KEY )?UPDATE\b', re.S)
+
+
+def test_order_writes_lock_the_order_without_its_key(api, channel, warehouse):
+    """FOR NO KEY UPDATE on orders: FOR UPDATE would also block every insert of
+    a row referencing the order (its foreign-key check takes KEY SHARE)
+    from other transactions, events and shipments included."""
+    sku = sku_in_stock(channel=channel, warehouse=warehouse, quantity=10)
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.post("/api/v1/orders/", order_payload(sku.code, 2), format="json")
+        assert response.status_code == 201, response.json()
+        url = f"/api/v1/orders/{response.json()['id']}/cancel/"
+        cancel = api.post(url, {"reason": "test"}, format="json")
+        assert cancel.status_code == 200, cancel.json()
+    locks = [m.group(0) for q in ctx.captured_queries if (m := ORDER_LOCK.search(q["sql"]))]
+    assert locks, "cancelling locks the order"
+    assert all("FOR NO KEY UPDATE" in lock for lock in locks), locks
