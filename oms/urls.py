@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler404 = "oms.views.not_found"
+handler500 = "oms.views.server_error"

@@ -1,7 +1,13 @@
-from django.db import connection
-from django.http import JsonResponse
+import sys
+
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
+
+from oms.api.errors import DATABASE_RETRY_AFTER_SECONDS, database_error
 
 
 @require_GET
@@ -17,3 +23,27 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """An error nothing else handled (middleware, dashboard and admin pages).
+
+    A database that is down, restarting or busy on a lock is a passing
+    condition, as the API's own handler treats it: 503 with Retry-After, in
+    JSON under /api/ and as a plain page elsewhere (rendered without the
+    request, so nothing touches the database). Anything else is the usual 500.
+    """
+    exc = sys.exc_info()[1]
+    api = request.path.startswith("/api/")
+    if isinstance(exc, InterfaceError | OperationalError):
+        code, message = database_error(exc)
+        if api:
+            response = JsonResponse({"error": {"code": code, "message": message}}, status=503)
+        else:
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    if api:
+        body = {"error": {"code": "server_error", "message": "The server failed; the error is logged."}}
+        return JsonResponse(body, status=500)
+    return django_server_error(request)

@@ -27,18 +27,20 @@ DATABASE_RETRY_AFTER_SECONDS = 2
 _BUSY_SQLSTATES = {"55P03", "40P01", "40001", "57014"}
 
 
+def database_error(exc: InterfaceError | OperationalError) -> tuple[str, str]:
+    """The error code and message of a database that is busy or gone."""
+    if getattr(exc.__cause__, "sqlstate", None) in _BUSY_SQLSTATES:
+        return "database_busy", "The database is busy; retry shortly."
+    return (
+        "database_unavailable",
+        "The database is unavailable; retry shortly (with the same Idempotency-Key, if the request had one).",
+    )
+
+
 def database_error_response(exc: InterfaceError | OperationalError) -> Response:
     """A retryable 503 for a database error (the transaction it hit was rolled back)."""
-    busy = getattr(exc.__cause__, "sqlstate", None) in _BUSY_SQLSTATES
     logger.warning("API request failed on a database error (answered 503): %s", exc, exc_info=exc)
-    if busy:
-        code, message = "database_busy", "The database is busy; retry shortly."
-    else:
-        code, message = (
-            "database_unavailable",
-            "The database is unavailable; retry shortly (with the same Idempotency-Key, if the "
-            "request had one).",
-        )
+    code, message = database_error(exc)
     response = error_response(code, message, status.HTTP_503_SERVICE_UNAVAILABLE)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
