@@ -99,6 +99,16 @@ def audit_rows(request, entries: list[AuditEntry]) -> list[AuditEntry]:
     return entries
 
 
+def audit_of(request, target_type: str, target_id: object, limit: int = 10) -> dict:
+    """The newest audit entries about one object, for a section of its page,
+    with the link to all of them; empty for staff who may not see the trail."""
+    url = page_link(request, "dashboard:audit", target_type=target_type, target_id=target_id)
+    if not url:
+        return {"entries": [], "url": ""}
+    entries = AuditEntry.objects.filter(target_type=target_type, target_id=str(target_id))
+    return {"entries": audit_rows(request, list(entries.order_by("-at", "-id")[:limit])), "url": url}
+
+
 @staff_page("settings.view")
 def audit_trail(request):
     """Who did what, newest first: the staff actions oms.audit records."""

@@ -32,6 +32,7 @@ from fulfillment.shipping.selectors import carrier_tracking_url
 from fulfillment.sourcing.services import SOURCEABLE, order_source
 from oms.actors import Actor
 from oms.dashboard import staff_page
+from oms.dashboard_views import audit_of
 from oms.errors import DomainError
 from oms.roles import can
 from orders.dashboard_forms import SHIPMENT_LABELS, STATUS_BADGES, STATUS_LABELS, ReasonForm
@@ -195,6 +196,7 @@ def order_detail(request, number: int):
         "quote": quote,
         **order_sections(order),
         "actions": order_actions(request, order),
+        "audit": audit_of(request, "orders.order", order.pk),
         "base_currency": settings.BASE_CURRENCY,
         # Documents are served by the staff API, which checks the role by area.
         "may": {

@@ -509,3 +509,19 @@ def test_the_admin_changelist_query_count_does_not_grow():
             _record(f"user{n}", target_id=str(n), user=staff_user(f"user{n}", WAREHOUSE))
 
     assert_constant_queries(client, "/admin/oms/auditentry/", grow)
+
+
+def test_an_orders_page_shows_its_audit_entries_to_managers_only(order, channel, sku):
+    cass = signed_in("cass", CUSTOMER_SERVICE)
+    assert cass.post(f"/dashboard/orders/{order.number}/hold/", {"reason": "Fraud check"}).status_code == 302
+    other = place_order(channel, [(sku.code, 1)])
+    assert cass.post(f"/dashboard/orders/{other.number}/hold/", {"reason": "Other order"}).status_code == 302
+
+    page = signed_in("max", MANAGER).get(f"/dashboard/orders/{order.number}/").content.decode()
+    assert 'id="h-audit"' in page
+    assert f"/dashboard/orders/{order.number}/hold/" in page and "Fraud check" in page
+    assert f"/dashboard/orders/{other.number}/hold/" not in page  # only this order's entries
+    assert f"/dashboard/audit/?target_type=orders.order&amp;target_id={order.pk}" in page
+
+    own = cass.get(f"/dashboard/orders/{order.number}/").content.decode()
+    assert 'id="h-audit"' not in own  # customer service may not see the trail

@@ -253,8 +253,9 @@ def test_the_detail_answers_in_constant_queries(role_client, channel, world):
 
     count = assert_constant_queries(client, detail(order), grow)
     # session, user, roles, the order; its lines, events, payments and their operations,
-    # shipments, their lines and scans, routing runs, returns (and invoices when on account)
-    assert count == 13
+    # shipments, their lines and scans, routing runs, returns (and invoices when on account),
+    # and for a manager the order's audit entries
+    assert count == 14
 
 
 # --- Actions -------------------------------------------------------------------------------
