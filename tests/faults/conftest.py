@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,6 +30,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from oms.celery import app as celery_app
+from tests.test_webhooks import Receiver as WebhookReceiver
 from tests.test_worker import _reset_producers  # the Celery app's cached broker pool, dropped
 
 PRIVATE_REDIS_PORTS = range(6395, 6400)
@@ -312,51 +312,26 @@ def workers(transactional_db, broker, smtp_server, tmp_path) -> Iterator[Workers
 # --- A webhook subscriber on loopback -----------------------------------------------
 
 
-class Receiver:
-    """A real HTTP server in a thread that records every post it gets. While
-    `hold` is set, a post for an event id in `hold_ids` is recorded and then
-    not answered until `hold` is cleared (the subscriber is slow)."""
+class Receiver(WebhookReceiver):
+    """The webhook tests' subscriber on loopback; while `hold` is set, a post for
+    an event id in `hold_ids` is recorded and then not answered until
+    `released` is set (the subscriber is slow)."""
 
     def __init__(self) -> None:
-        self.posts: list[tuple[Message, bytes]] = []
         self.hold = threading.Event()
         self.hold_ids: set[str] = set()
         self.held = threading.Event()
         self.released = threading.Event()
-        receiver = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.posts.append((self.headers, body))
-                if receiver.hold.is_set() and self.headers["X-OMS-Event-Id"] in receiver.hold_ids:
-                    receiver.held.set()
-                    receiver.released.wait(timeout=30)
-                try:
-                    self.send_response(200)
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass  # the sender is gone
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-
-    def event_ids(self) -> list[str]:
-        return [headers["X-OMS-Event-Id"] for headers, _ in self.posts]
+    def before_answer(self, headers: Message) -> None:
+        if self.hold.is_set() and headers["X-OMS-Event-Id"] in self.hold_ids:
+            self.held.set()
+            self.released.wait(timeout=30)
 
     def close(self) -> None:
         self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 @pytest.fixture
