@@ -245,14 +245,13 @@ def seed(args: argparse.Namespace) -> Dataset:
     policy (a few SKUs final sale) and a manager with an API token."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
 
     from bench.order_intake import BENCH_API_KEY, CHANNEL_CODE
     from bench.order_intake import seed as intake_seed
     from fulfillment.models import Carrier, LocationPolicy, SourcingPolicy
     from inventory.models import Warehouse
     from oms.demo.fulfillment import seed_carriers, seed_packaging
-    from oms.models import Channel
+    from oms.models import Channel, StaffToken
     from oms.roles import MANAGER
     from returns.models import ReturnPolicy
 
@@ -275,11 +274,11 @@ def seed(args: argparse.Namespace) -> Dataset:
         STAFF_USERNAME, f"{STAFF_USERNAME}@soak.example.com", None, is_staff=True
     )
     user.groups.add(Group.objects.get_or_create(name=MANAGER)[0])
-    token = Token.objects.create(user=user)
+    _, staff_key = StaffToken.issue(user=user, name="soak")
     secrets = dict(Carrier.objects.values_list("code", "webhook_secret"))
     return Dataset(
         channel_key=BENCH_API_KEY,
-        staff_token=token.key,
+        staff_token=staff_key,
         sku_codes=catalogue.sku_codes,
         final_sale=final_sale,
         carrier_secrets=secrets,

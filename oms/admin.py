@@ -19,8 +19,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from rest_framework.authtoken.models import Token, TokenProxy
 
-from .models import AuditEntry, Channel, ChannelToken, OutboxEvent, PostalCode
+from .models import AuditEntry, Channel, ChannelToken, OutboxEvent, PostalCode, StaffToken
 from .money import UnknownCurrency, round_money
 from .outbox import dispatch_pending
 from .services import channel_tokens_revoke, outbox_events_retry
@@ -230,6 +231,54 @@ class ChannelTokenAdmin(admin.ModelAdmin):
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ChannelToken]) -> None:
         revoked = channel_tokens_revoke(token_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Staff API keys. Adding one generates the key and shows it once; only its
+    hash is stored, so a lost key is revoked and a new one issued."""
+
+    list_display = ["prefix", "name", "user", "created_at", "revoked_at", "is_active"]
+    list_filter = [TokenStatusFilter]
+    list_select_related = ["user"]
+    search_fields = ["prefix", "name", "user__username"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke_keys"]
+
+    def get_fields(self, request: HttpRequest, obj: StaffToken | None = None) -> list[str]:
+        return ["user", "name"] if obj is None else ["user", "name", "prefix", "created_at", "revoked_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: StaffToken | None = None) -> list[str]:
+        return [] if obj is None else ["user", "prefix", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        raw_key = StaffToken.new_key()
+        obj.set_key(raw_key)
+        super().save_model(request, obj, form, change)
+        messages.success(
+            request,
+            f"New staff API key for {obj.user}: {raw_key} - copy it now. Only its hash is stored, so "
+            f"it cannot be shown again (it is listed as {obj.prefix}...). Send it as "
+            "Authorization: Token <key>.",
+        )
+
+    @admin.display(description="Active", boolean=True)
+    def is_active(self, token: StaffToken) -> bool:
+        return token.revoked_at is None
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[StaffToken]) -> None:
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+
+
+# DRF's own tokens are stored in plain text and no longer authenticate: not offered.
+for _model in (Token, TokenProxy):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 # --- Outbox ----------------------------------------------------------------------

@@ -129,6 +129,23 @@ def ensure_admin(data_dir: Path) -> tuple[object, str | None]:
     return user, None
 
 
+def admin_api_key(data_dir: Path, user) -> str:
+    """The admin's staff API key for the banner. Only keys' hashes are stored,
+    so the raw key is kept in the data folder (readable by its owner only); a
+    new one is issued when there is none or it was revoked."""
+    from oms.models import StaffToken, hash_token
+
+    path = data_dir / "admin_api_key"
+    raw = read_or_create(path, StaffToken.new_key)
+    if StaffToken.objects.filter(user=user, key_hash=hash_token(raw), revoked_at__isnull=True).exists():
+        return raw
+    if StaffToken.objects.filter(key_hash=hash_token(raw)).exists():  # revoked: never reused
+        path.unlink()
+        raw = read_or_create(path, StaffToken.new_key)
+    StaffToken.issue(user=user, name="Launcher (printed in the start-up banner)", raw_key=raw)
+    return raw
+
+
 def bootstrap(env: Mapping[str, str], data_dir: Path, *, demo_data: bool) -> Banner:
     os.environ.update(env)
     import django
@@ -136,8 +153,6 @@ def bootstrap(env: Mapping[str, str], data_dir: Path, *, demo_data: bool) -> Ban
     from django.db import connections
 
     django.setup()
-    from rest_framework.authtoken.models import Token
-
     from oms.management.commands.demo_data import demo_keys
 
     say("migrating the database")
@@ -147,7 +162,7 @@ def bootstrap(env: Mapping[str, str], data_dir: Path, *, demo_data: bool) -> Ban
         say("loading demo data (once)")
         call_command("demo_data")
     user, password = ensure_admin(data_dir)
-    token, _ = Token.objects.get_or_create(user=user)
+    staff_key = admin_api_key(data_dir, user)
     keys = [(channel.code, channel.currency, raw) for channel, raw in demo_keys()]
     staff, staff_password = [], ""
     if demo_data:
@@ -159,7 +174,7 @@ def bootstrap(env: Mapping[str, str], data_dir: Path, *, demo_data: bool) -> Ban
     connections.close_all()
     return Banner(
         admin_password=password,
-        staff_token=token.key,
+        staff_token=staff_key,
         channel_keys=keys,
         demo_staff=staff,
         demo_staff_password=staff_password,

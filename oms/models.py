@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -78,15 +79,28 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class ChannelToken(models.Model):
-    """An API key for one channel. Only its SHA-256 is stored."""
+class HashedKey(models.Model):
+    """An API key of which only the SHA-256 is stored: a copy of the database
+    hands out no key. Found by its public prefix, then compared by hash in
+    constant time (oms.api.auth)."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="tokens")
-    name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=12, editable=False, db_index=True)  # keys are looked up by it
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def set_key(self, raw: str) -> None:
+        self.prefix, self.key_hash = raw[:12], hash_token(raw)
+
+
+class ChannelToken(HashedKey):
+    """An API key for one channel."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=80)
 
     class Meta:
         ordering = ["channel", "name"]
@@ -98,7 +112,36 @@ class ChannelToken(models.Model):
     def issue(cls, *, channel: Channel, name: str, raw_key: str | None = None) -> tuple[ChannelToken, str]:
         """Create a token; returns it with the raw key, which is shown once and never stored."""
         raw = raw_key or f"oms_{secrets.token_urlsafe(32)}"
-        token = cls.objects.create(channel=channel, name=name, prefix=raw[:12], key_hash=hash_token(raw))
+        token = cls(channel=channel, name=name)
+        token.set_key(raw)
+        token.save()
+        return token, raw
+
+
+class StaffToken(HashedKey):
+    """A staff member's API key (`Authorization: Token <key>`). DRF's own tokens
+    were stored in plain text; migration 0008 turned them into these."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, help_text="What the key is for, e.g. the script that uses it.")
+
+    class Meta:
+        ordering = ["user", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name} ({self.prefix}...)"
+
+    @staticmethod
+    def new_key() -> str:
+        return f"staff_{secrets.token_urlsafe(32)}"
+
+    @classmethod
+    def issue(cls, *, user, name: str, raw_key: str | None = None) -> tuple[StaffToken, str]:
+        """Create a key; returns it with the raw key, which is shown once and never stored."""
+        token = cls(user=user, name=name)
+        raw = raw_key or cls.new_key()
+        token.set_key(raw)
+        token.save()
         return token, raw
 
 

@@ -320,7 +320,7 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oms.api.auth.ChannelTokenAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "oms.api.auth.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.IsChannelOrStaff"],

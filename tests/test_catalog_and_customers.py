@@ -152,18 +152,18 @@ def test_order_list_filters(api, sku):
 
 
 def test_staff_token_auth_and_staff_orders(db, django_user_model, channel, sku):
-    from rest_framework.authtoken.models import Token
+    from oms.models import StaffToken
 
     user = staff_user("cs", CUSTOMER_SERVICE)
-    token = Token.objects.create(user=user)
+    _, raw = StaffToken.issue(user=user, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     response = client.post("/api/v1/orders/", order_payload(sku.code, channel=channel.code), format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["source"] == "staff"
     assert response.json()["events"][0]["actor"] == "staff:cs"
     non_staff = django_user_model.objects.create_user("shopper", password="pw-sh-12345")
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=non_staff).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {StaffToken.issue(user=non_staff, name='test')[1]}")
     assert client.get("/api/v1/orders/").status_code == 403
 
 

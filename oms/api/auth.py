@@ -1,8 +1,8 @@
 """Channel API keys: `Authorization: Bearer <key>`.
 
 The authenticated "user" of a channel request is a ChannelPrincipal; views
-scope every queryset by `principal.channel`. Staff use DRF's `Token` scheme or
-an admin session instead.
+scope every queryset by `principal.channel`. Staff use `Authorization: Token
+<key>` (StaffTokenAuthentication) or an admin session instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from oms.compiled import CompiledQuery, instance, model_columns
-from oms.models import Channel, ChannelToken, hash_token
+from oms.models import Channel, ChannelToken, StaffToken, hash_token
 
 
 @dataclass(frozen=True)
@@ -60,26 +60,69 @@ def _matching_token(raw: str) -> ChannelToken | None:
     return found
 
 
-class ChannelTokenAuthentication(authentication.BaseAuthentication):
-    keyword = "Bearer"
+class KeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: <keyword> <key>`: the key found by `matching(raw)` (None
+    if no live key matches), turned into (user, auth) by `credentials`."""
+
+    keyword = ""
+
+    def matching(self, raw: str):
+        raise NotImplementedError
+
+    def credentials(self, token) -> tuple:
+        raise NotImplementedError
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("Invalid Authorization header: expected 'Bearer <key>'."))
+            raise exceptions.AuthenticationFailed(
+                _("Invalid Authorization header: expected '%(keyword)s <key>'.") % {"keyword": self.keyword}
+            )
         try:
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("Invalid API key.")) from None
-        token = _matching_token(raw)
+        token = self.matching(raw)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        return ChannelPrincipal(channel=token.channel, token_id=token.pk), token
+        return self.credentials(token)
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class ChannelTokenAuthentication(KeyAuthentication):
+    keyword = "Bearer"
+
+    def matching(self, raw: str) -> ChannelToken | None:
+        return _matching_token(raw)
+
+    def credentials(self, token: ChannelToken) -> tuple:
+        return ChannelPrincipal(channel=token.channel, token_id=token.pk), token
+
+
+class StaffTokenAuthentication(KeyAuthentication):
+    """Staff API keys: `Authorization: Token <key>` (the scheme DRF's tokens
+    used, so scripts keep working), looked up by prefix and compared by hash in
+    constant time, like channel keys. Only active users' live keys count."""
+
+    keyword = "Token"
+
+    def matching(self, raw: str) -> StaffToken | None:
+        given = hash_token(raw)
+        found = None
+        candidates = StaffToken.objects.select_related("user").filter(
+            prefix=raw[:12], revoked_at__isnull=True, user__is_active=True
+        )
+        for token in candidates:  # keys are random past the prefix: one, rarely more
+            if hmac.compare_digest(token.key_hash, given):
+                found = token
+        return found
+
+    def credentials(self, token: StaffToken) -> tuple:
+        return token.user, token
 
 
 def request_channel(request) -> Channel | None:

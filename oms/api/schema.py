@@ -14,6 +14,19 @@ class ChannelTokenScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "A channel's API key: `Bearer <key>`."}
 
 
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "oms.api.auth.StaffTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A staff member's API key: `Token <key>`.",
+        }
+
+
 class ErrorDetailOut(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. `insufficient_stock`.")
     message = serializers.CharField()

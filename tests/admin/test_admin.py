@@ -14,6 +14,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.messages import constants as message_levels
 from django.db import connection
@@ -29,7 +30,7 @@ from inventory.barcodes import make_ean13
 from inventory.models import SKU, Product, StockLevel, StockMovement, Warehouse
 from inventory.services import stock_receive
 from oms.actors import Actor
-from oms.models import AuditEntry, Channel, ChannelToken, OutboxEvent, PostalCode, hash_token
+from oms.models import AuditEntry, Channel, ChannelToken, OutboxEvent, PostalCode, StaffToken, hash_token
 from orders.models import Order, OrderEvent, PriceListEntry, TaxRate
 from orders.payments import CardDetails
 from orders.services import (
@@ -50,6 +51,7 @@ ADMIN_APPS = ["oms", "customers", "inventory", "orders", "accounting", "returns"
 ADMIN_MODELS = [
     "oms.Channel",
     "oms.ChannelToken",
+    "oms.StaffToken",
     "oms.OutboxEvent",
     "oms.PostalCode",
     "oms.WebhookSubscription",
@@ -156,6 +158,7 @@ READ_ONLY_MODELS = [
 
 EDITABLE_MODELS = [
     "oms.Channel",
+    "oms.StaffToken",
     "oms.PostalCode",
     "customers.Customer",
     "customers.Address",
@@ -468,6 +471,8 @@ def _admin_grow(catalog: _AdminCatalog) -> None:
     ChannelToken.issue(channel=other_channel, name=f"till {n}")
     _admin_integrations(catalog, n, other_channel)
     ChannelToken.issue(channel=catalog.channel, name=f"key {n}")
+    staff = get_user_model().objects.create_user(f"keyholder{n}", is_staff=True)
+    StaffToken.issue(user=staff, name=f"script {n}")
     product = Product.objects.create(name=f"Product {n}", category="shoes", brand=f"Brand {n}")
     sku = _admin_make_sku(product, f"ADM-GROW-{n}")
     PriceListEntry.objects.create(channel=catalog.channel, sku=sku, unit_price=Decimal("12.50"))

@@ -16,11 +16,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from oms.audit import PERSONAL, REDACTED, SUMMARY_LIMIT, is_secret_key, summarize_submission, url_target
-from oms.models import PostalCode
+from oms.models import PostalCode, StaffToken
 from oms.models_audit import AuditEntry
 from oms.roles import CUSTOMER_SERVICE, MANAGER, WAREHOUSE
 from orders.models import Order
@@ -83,7 +82,7 @@ def test_a_dashboard_action_leaves_one_entry_with_who_what_and_outcome(order):
 def test_a_staff_api_action_with_a_token_leaves_one_entry(warehouse, sku):
     user = staff_user("wes", WAREHOUSE, locations=[warehouse])
     api = APIClient(REMOTE_ADDR="192.0.2.10")
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {StaffToken.issue(user=user, name='test')[1]}")
     body = {"warehouse": warehouse.code, "sku": sku.code, "quantity": 3, "reason": "found", "note": "rack"}
     response = api.post("/api/v1/inventory/adjustments/", body, format="json")
     assert response.status_code == 200, response.content

@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from customers.models import Customer
 from fulfillment.models import Box, PackagingMaterial
 from fulfillment.shipping import shipment_ship
 from inventory.models import Supplier, SupplierSKU
 from oms.actors import Actor
+from oms.models import StaffToken
 from oms.roles import MANAGER
 from orders.models import OrderLine
 from tests.factories import WarehouseFactory, channel_with_key, sku_in_stock, staff_user
@@ -74,8 +74,8 @@ def build_world() -> World:
     PackagingMaterial.objects.create(code="none", name="No fill", padding_mm=0, cost=0)
     ground = carrier.services.get(code="ground")
     manager = staff_user("fuzz-manager", MANAGER)
-    token = Token.objects.create(user=manager)
-    staff = f"Token {token.key}"
+    _, raw = StaffToken.issue(user=manager, name="fuzz")
+    staff = f"Token {raw}"
     bearer = f"Bearer {key}"
     client = Client()
 
@@ -137,7 +137,7 @@ def build_world() -> World:
     order_id = {"id": open_order.pk}
     return World(
         channel_key=key,
-        staff_token=token.key,
+        staff_token=raw,
         params={
             "orders": order_id,
             "fulfillment/orders": order_id,

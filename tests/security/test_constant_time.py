@@ -52,6 +52,26 @@ def test_channel_api_keys(compare_digest, channel_and_key):
 
 
 @pytest.mark.django_db
+def test_staff_api_keys(compare_digest):
+    from rest_framework.test import APIClient
+
+    from oms.models import StaffToken, hash_token
+    from oms.roles import MANAGER
+    from tests.factories import staff_user
+
+    _, key = StaffToken.issue(user=staff_user("keyholder", MANAGER), name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/orders/").status_code == 200
+    assert mock.call(hash_token(key), hash_token(key)) in compare_digest.call_args_list
+    compare_digest.reset_mock()
+    forged = key[:12] + "x" * (len(key) - 12)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {forged}")
+    assert client.get("/api/v1/orders/").status_code == 401
+    assert compare_digest.call_args_list == [mock.call(hash_token(key), hash_token(forged))]
+
+
+@pytest.mark.django_db
 def test_carrier_webhooks(compare_digest):
     from fulfillment.carriers.base import adapter_for
     from tests.fulfillment.conftest import make_carrier
