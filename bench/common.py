@@ -17,9 +17,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,6 +274,21 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def run_main(main: Callable[[], int], *, interrupted: str = "interrupted.") -> NoReturn:
+    """Run a benchmark's main() as a command: exit with its code; on Ctrl-C or
+    SIGTERM (after main's own cleanup) print `interrupted` and exit 130; on a
+    BenchError print it and exit 2."""
+    try:
+        with terminate_as_interrupt():
+            sys.exit(main())
+    except KeyboardInterrupt:
+        print(f"\n{interrupted}", file=sys.stderr)
+        sys.exit(130)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from bench.common import (
     machine_info,
     measured,
     report_write,
-    terminate_as_interrupt,
+    run_main,
 )
 
 
@@ -332,12 +331,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        with terminate_as_interrupt():
-            sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted.", file=sys.stderr)
-        sys.exit(130)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_main(main)

@@ -40,8 +40,8 @@ from bench.common import (
     machine_info,
     process_children,
     report_write,
+    run_main,
     summarize,
-    terminate_as_interrupt,
 )
 
 CHANNEL_CODE = "BENCH"
@@ -839,12 +839,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        with terminate_as_interrupt():
-            sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; the server was stopped.", file=sys.stderr)
-        sys.exit(130)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_main(main, interrupted="interrupted; the server was stopped.")

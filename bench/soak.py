@@ -48,8 +48,8 @@ from bench.common import (
     gunicorn,
     machine_info,
     report_write,
+    run_main,
     summarize,
-    terminate_as_interrupt,
 )
 from bench.soak_traffic import Stats, World, run_traffic
 
@@ -958,12 +958,4 @@ def print_series(samples: list[Sample]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        with terminate_as_interrupt():
-            sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; gunicorn, the worker, beat and redis were stopped.", file=sys.stderr)
-        sys.exit(130)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_main(main, interrupted="interrupted; gunicorn, the worker, beat and redis were stopped.")

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -32,8 +31,8 @@ from bench.common import (
     configure_environment,
     machine_info,
     report_write,
+    run_main,
     summarize,
-    terminate_as_interrupt,
 )
 
 SCRIPT = Path(__file__).resolve().parent / "placement.sql"
@@ -283,15 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    try:
-        with terminate_as_interrupt():
-            sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted.", file=sys.stderr)
-        sys.exit(130)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_main(main)
 
 
 if __name__ == "__main__":
