@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    # Its (plain-text) tokens no longer authenticate: kept installed so that migration
+    # oms.0008 can hash and delete them (staff keys are oms.StaffToken).
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
