@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from oms.actors import Actor
 from oms.api.auth import request_channel
-from oms.api.render import parse, render
+from oms.api.render import parse, render, render_many
 from oms.errors import InvalidInput, NotFound
 from oms.models import Channel
 
@@ -105,6 +105,12 @@ class OrderList(generics.ListAPIView):
     def get_queryset(self):
         return order_queryset(self.request).order_by("-id")
 
+    def list(self, request, *args, **kwargs):
+        # Through the shared serializer (oms.api.render), as the 201 is: DRF built
+        # every field of OrderOut on each request.
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(render_many(s.OrderOut, page))
+
     @extend_schema(
         request=s.OrderIn,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
@@ -135,6 +141,9 @@ class OrderDetail(generics.RetrieveAPIView):
     def get_queryset(self):
         return order_queryset(self.request, detail=True)
 
+    def retrieve(self, request, *args, **kwargs):
+        return Response(render(s.OrderDetailOut, self.get_object()))
+
 
 class OrderCancel(APIView):
     """Cancel an order that has not started fulfilment; stock is released and the
@@ -147,7 +156,7 @@ class OrderCancel(APIView):
         if not order_queryset(request).filter(pk=pk).exists():
             raise NotFound("No such order.")
         order_cancel(order_id=pk, actor=Actor.from_request(request), reason=data.validated_data["reason"])
-        return Response(s.OrderDetailOut(order_queryset(request, detail=True).get(pk=pk)).data)
+        return Response(render(s.OrderDetailOut, order_queryset(request, detail=True).get(pk=pk)))
 
 
 def cart_queryset(request):
