@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, Model, Q
 from django.utils import timezone
 
-from oms.compiled import insert_statement, raw_instances
+from oms.compiled import insert_statement, mark_inserted, raw_instances
 from oms.errors import InsufficientStock, InvalidInput
 
 from .bins import binned_totals, incoming_bins
@@ -156,9 +156,7 @@ def _apply(
             cursor.execute(statement, params + insert_params)
             if along:
                 for obj, returned in zip(along, cursor.fetchall(), strict=True):
-                    for field, value in zip(obj._meta.db_returning_fields, returned, strict=True):
-                        setattr(obj, field.attname, value)
-                    obj._state.adding, obj._state.db = False, connection.alias
+                    mark_inserted(obj, returned, connection.alias)
             _apply_bins(cursor, {k: d for k, d in binned.items() if d})
     except IntegrityError as exc:
         if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) not in _STOCK_CHECKS:

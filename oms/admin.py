@@ -24,7 +24,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from .models import AuditEntry, Channel, ChannelToken, OutboxEvent, PostalCode, StaffToken
 from .money import UnknownCurrency, round_money
 from .outbox import dispatch_pending
-from .services import channel_tokens_revoke, outbox_events_retry
+from .services import api_keys_revoke, outbox_events_retry
 
 # --- Shared helpers ------------------------------------------------------------
 
@@ -229,7 +229,7 @@ class ChannelTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ChannelToken]) -> None:
-        revoked = channel_tokens_revoke(token_ids=queryset.values_list("pk", flat=True))
+        revoked = api_keys_revoke(model=ChannelToken, token_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
 
 
@@ -255,8 +255,7 @@ class StaffTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        raw_key = StaffToken.new_key()
-        obj.set_key(raw_key)
+        raw_key = obj.assign_key()
         super().save_model(request, obj, form, change)
         messages.success(
             request,
@@ -271,7 +270,7 @@ class StaffTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[StaffToken]) -> None:
-        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = api_keys_revoke(model=StaffToken, token_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
 
 

@@ -158,6 +158,15 @@ def insert_statement(
     return sql, list(params)
 
 
+def mark_inserted(obj: Model, returned: tuple, using: str = "default") -> None:
+    """Set what an INSERT ... RETURNING of `insert_statement(..., returning=True)`
+    gave back (the generated columns, the primary key among them) and mark
+    `obj` saved, as `save()` would."""
+    for field, value in zip(obj._meta.db_returning_fields, returned, strict=True):
+        setattr(obj, field.attname, value)
+    obj._state.adding, obj._state.db = False, using
+
+
 def insert_rows(objs: list[Model], using: str = "default") -> None:
     """INSERT one new row of each object, of any models, in one statement, in
     list order, and set their primary keys. A foreign key to an object earlier
@@ -201,8 +210,7 @@ def insert_rows(objs: list[Model], using: str = "default") -> None:
         cursor.execute(f"WITH {', '.join(parts)} {select}", params)
         returned = dict(cursor.fetchall())
     for i, obj in enumerate(objs):
-        obj.pk = returned[i]
-        obj._state.adding, obj._state.db = False, using
+        mark_inserted(obj, (returned[i],), using)
     for obj, name, parent in linked:  # the parents, now with their ids
         setattr(obj, name, parent)
 
@@ -222,10 +230,7 @@ def insert_unless_taken(obj: Model, using: str = "default") -> bool:
         row = cursor.fetchone()
     if row is None:
         return False
-    for value, field in zip(row, obj._meta.db_returning_fields, strict=True):
-        setattr(obj, field.attname, value)
-    obj._state.adding = False
-    obj._state.db = using
+    mark_inserted(obj, row, using)
     return True
 
 

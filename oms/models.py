@@ -89,11 +89,30 @@ class HashedKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    KEY_PREFIX = "oms_"  # what new keys of the kind start with
+
     class Meta:
         abstract = True
 
-    def set_key(self, raw: str) -> None:
+    @classmethod
+    def new_key(cls) -> str:
+        return f"{cls.KEY_PREFIX}{secrets.token_urlsafe(32)}"
+
+    def assign_key(self, raw: str | None = None) -> str:
+        """Give the (unsaved) key `raw`, or a new random one; returns the raw key,
+        of which only the prefix and the hash are kept."""
+        raw = raw or self.new_key()
         self.prefix, self.key_hash = raw[:12], hash_token(raw)
+        return raw
+
+    @classmethod
+    def issue(cls, *, raw_key: str | None = None, **fields):
+        """Create a key with `fields` (its owner and name); returns it with the raw
+        key, which is shown once and never stored."""
+        token = cls(**fields)
+        raw = token.assign_key(raw_key)
+        token.save()
+        return token, raw
 
 
 class ChannelToken(HashedKey):
@@ -108,15 +127,6 @@ class ChannelToken(HashedKey):
     def __str__(self) -> str:
         return f"{self.channel.code}: {self.name} ({self.prefix}...)"
 
-    @classmethod
-    def issue(cls, *, channel: Channel, name: str, raw_key: str | None = None) -> tuple[ChannelToken, str]:
-        """Create a token; returns it with the raw key, which is shown once and never stored."""
-        raw = raw_key or f"oms_{secrets.token_urlsafe(32)}"
-        token = cls(channel=channel, name=name)
-        token.set_key(raw)
-        token.save()
-        return token, raw
-
 
 class StaffToken(HashedKey):
     """A staff member's API key (`Authorization: Token <key>`). DRF's own tokens
@@ -128,21 +138,10 @@ class StaffToken(HashedKey):
     class Meta:
         ordering = ["user", "name"]
 
+    KEY_PREFIX = "staff_"
+
     def __str__(self) -> str:
         return f"{self.user}: {self.name} ({self.prefix}...)"
-
-    @staticmethod
-    def new_key() -> str:
-        return f"staff_{secrets.token_urlsafe(32)}"
-
-    @classmethod
-    def issue(cls, *, user, name: str, raw_key: str | None = None) -> tuple[StaffToken, str]:
-        """Create a key; returns it with the raw key, which is shown once and never stored."""
-        token = cls(user=user, name=name)
-        raw = raw_key or cls.new_key()
-        token.set_key(raw)
-        token.save()
-        return token, raw
 
 
 class OutboxEvent(models.Model):

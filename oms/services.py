@@ -7,12 +7,13 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from .models import ChannelToken, OutboxEvent
+from .models import HashedKey, OutboxEvent
 
 
-def channel_tokens_revoke(*, token_ids: Iterable[int]) -> int:
-    """Revoke API keys (at once: authentication checks revoked_at). Returns how many were live."""
-    return ChannelToken.objects.filter(pk__in=list(token_ids), revoked_at__isnull=True).update(
+def api_keys_revoke(*, model: type[HashedKey], token_ids: Iterable[int]) -> int:
+    """Revoke channel or staff API keys (at once: authentication checks
+    revoked_at). Returns how many were live."""
+    return model.objects.filter(pk__in=list(token_ids), revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
 

@@ -18,10 +18,15 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _api_error(code: str, message: str, status: int) -> JsonResponse:
+    """The API's error body (oms.api.errors), for errors that never reach DRF."""
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
 def not_found(request, exception=None):
     """API paths answer with the API's JSON error body, as every other API error does."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+        return _api_error("not_found", "Not found.", 404)
     return page_not_found(request, exception)
 
 
@@ -38,12 +43,11 @@ def server_error(request):
     if isinstance(exc, InterfaceError | OperationalError):
         code, message = database_error(exc)
         if api:
-            response = JsonResponse({"error": {"code": code, "message": message}}, status=503)
+            response = _api_error(code, message, 503)
         else:
             response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
     if api:
-        body = {"error": {"code": "server_error", "message": "The server failed; the error is logged."}}
-        return JsonResponse(body, status=500)
+        return _api_error("server_error", "The server failed; the error is logged.", 500)
     return django_server_error(request)

@@ -8,14 +8,19 @@ scope every queryset by `principal.channel`. Staff use `Authorization: Token
 from __future__ import annotations
 
 import hmac
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from oms.compiled import CompiledQuery, instance, model_columns
-from oms.models import Channel, ChannelToken, StaffToken, hash_token
+from oms.models import Channel, ChannelToken, HashedKey, StaffToken, hash_token
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,30 +52,40 @@ def _live_tokens(_shape: None, *, prefix: str) -> QuerySet[ChannelToken]:
 _LIVE_TOKENS = CompiledQuery(_live_tokens)
 
 
-def _matching_token(raw: str) -> ChannelToken | None:
-    """The live token whose key is `raw`. Found by its public prefix, then
-    checked with a constant-time comparison of the SHA-256, so the secret part
-    of a key never meets an ordinary (early-exit) comparison."""
+def _the_one(candidates: Iterable[T], raw: str, key_hash: Callable[[T], str]) -> T | None:
+    """The candidate (found by the key's public prefix) whose hash is the
+    SHA-256 of `raw`, compared in constant time, so the secret part of a key
+    never meets an ordinary (early-exit) comparison. Every candidate is
+    compared: keys are random past the prefix, so there is one, rarely more."""
     given = hash_token(raw)
     found = None
-    for row in _LIVE_TOKENS.rows(prefix=raw[:12]):  # keys are random past the prefix: one, rarely more
-        if hmac.compare_digest(row["key_hash"], given):
-            found = instance(ChannelToken, row)
-            found.channel = instance(Channel, row, "channel__")
+    for candidate in candidates:
+        if hmac.compare_digest(key_hash(candidate), given):
+            found = candidate
     return found
 
 
-class KeyAuthentication(authentication.BaseAuthentication):
+def _matching_token(raw: str) -> ChannelToken | None:
+    """The live channel token whose key is `raw`, with its channel."""
+    row = _the_one(_LIVE_TOKENS.rows(prefix=raw[:12]), raw, lambda row: row["key_hash"])
+    if row is None:
+        return None
+    token = instance(ChannelToken, row)
+    token.channel = instance(Channel, row, "channel__")
+    return token
+
+
+class KeyAuthentication(authentication.BaseAuthentication, ABC):
     """`Authorization: <keyword> <key>`: the key found by `matching(raw)` (None
     if no live key matches), turned into (user, auth) by `credentials`."""
 
     keyword = ""
 
-    def matching(self, raw: str):
-        raise NotImplementedError
+    @abstractmethod
+    def matching(self, raw: str) -> HashedKey | None: ...
 
-    def credentials(self, token) -> tuple:
-        raise NotImplementedError
+    @abstractmethod
+    def credentials(self, token: HashedKey) -> tuple: ...
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
@@ -111,15 +126,10 @@ class StaffTokenAuthentication(KeyAuthentication):
     keyword = "Token"
 
     def matching(self, raw: str) -> StaffToken | None:
-        given = hash_token(raw)
-        found = None
         candidates = StaffToken.objects.select_related("user").filter(
             prefix=raw[:12], revoked_at__isnull=True, user__is_active=True
         )
-        for token in candidates:  # keys are random past the prefix: one, rarely more
-            if hmac.compare_digest(token.key_hash, given):
-                found = token
-        return found
+        return _the_one(candidates, raw, lambda token: token.key_hash)
 
     def credentials(self, token: StaffToken) -> tuple:
         return token.user, token
